@@ -1,0 +1,13 @@
+//! Database migrations for certflow (SQLite and PostgreSQL).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_init;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_init::Migration)]
+    }
+}

@@ -1,0 +1,280 @@
+//! The expression language of workflow definitions.
+//!
+//! Expressions are MiniJinja expressions: comparisons, `and`/`or`/`not`, arithmetic, `in`,
+//! literals, attribute access, filters such as `|length`, and the functions `holds(kind)`,
+//! `held_ever(kind)` and `prior(workflow)`. MiniJinja was chosen because the templates already
+//! use it, so officers learn one syntax; and because its evaluator is built for untrusted input:
+//! no I/O, no side effects, a fuel limit against runaway loops, and a parser that can list the
+//! variables an expression names, which lets `validate` reject a typo before anything runs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// Instructions an expression may execute before it is stopped.
+const FUEL: u64 = 20_000;
+
+/// The names an expression may use, and the fields under them.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub form_fields: HashSet<String>,
+    /// Indicator keys, for `score.points.<key>`.
+    pub indicators: HashSet<String>,
+    /// Group keys, for `score.groups.<key>`.
+    pub groups: HashSet<String>,
+    /// Whether `score` may be used (not inside the scoring table itself).
+    pub allow_score: bool,
+}
+
+const SCORE_ATTRS: [&str; 6] = ["total", "pass", "passed", "direct", "points", "groups"];
+const ENTERPRISE_ATTRS: [&str; 7] = ["id", "name", "uscc", "district", "urban", "profile", "district_name"];
+const ACTOR_ATTRS: [&str; 4] = ["id", "name", "roles", "email"];
+const APPLICATION_ATTRS: [&str; 7] = ["id", "number", "workflow", "state", "created_at", "version", "parent"];
+const FUNCTIONS: [&str; 3] = ["holds", "held_ever", "prior"];
+const BUILTINS: [&str; 4] = ["range", "dict", "namespace", "today"];
+
+/// Parses and evaluates expressions; one instance is shared by the whole process.
+#[derive(Clone)]
+pub struct ExprEngine {
+    env: Arc<Environment<'static>>,
+}
+
+impl Default for ExprEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for ExprEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExprEngine")
+    }
+}
+
+impl ExprEngine {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        ExprEngine { env: Arc::new(env) }
+    }
+
+    /// Checks that `src` parses and names only what `names` allows.
+    pub fn check(&self, src: &str, names: &Names) -> Result<(), String> {
+        let expr = self
+            .env
+            .compile_expression(src)
+            .map_err(|e| format!("expression `{src}` does not parse: {}", describe(&e)))?;
+        let mut problems: Vec<String> = Vec::new();
+        let mut used: Vec<String> = expr.undeclared_variables(true).into_iter().collect();
+        used.sort();
+        for path in used {
+            let mut parts = path.split('.');
+            let root = parts.next().unwrap_or_default();
+            let attr = parts.next();
+            let sub = parts.next();
+            let ok = match root {
+                "form" => attr.is_none_or(|a| names.form_fields.contains(a)),
+                "score" if names.allow_score => match (attr, sub) {
+                    (Some("points"), Some(k)) => names.indicators.contains(k),
+                    (Some("groups"), Some(k)) => names.groups.contains(k),
+                    (Some(a), _) => SCORE_ATTRS.contains(&a),
+                    (None, _) => true,
+                },
+                "score" => {
+                    problems.push(format!("`score` cannot be used here (in `{src}`)"));
+                    continue;
+                }
+                "enterprise" => attr.is_none_or(|a| ENTERPRISE_ATTRS.contains(&a)),
+                "actor" => attr.is_none_or(|a| ACTOR_ATTRS.contains(&a)),
+                "application" => attr.is_none_or(|a| APPLICATION_ATTRS.contains(&a)),
+                r if FUNCTIONS.contains(&r) || BUILTINS.contains(&r) => true,
+                _ => false,
+            };
+            if !ok {
+                problems.push(format!("expression `{src}` names unknown `{path}`"));
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    }
+
+    /// Evaluates `src` against `ctx`.
+    pub fn eval(&self, src: &str, ctx: &Value) -> Result<Value, String> {
+        let expr = self.env.compile_expression(src).map_err(|e| describe(&e))?;
+        expr.eval(ctx.clone()).map_err(|e| describe(&e))
+    }
+
+    /// Evaluates `src` as a condition; a failing evaluation is reported, not taken as false.
+    pub fn eval_bool(&self, src: &str, ctx: &Value) -> Result<bool, String> {
+        Ok(self.eval(src, ctx)?.is_true())
+    }
+
+    /// Evaluates `src` to a number (booleans count as 1 and 0).
+    pub fn eval_number(&self, src: &str, ctx: &Value) -> Result<Option<f64>, String> {
+        let v = self.eval(src, ctx)?;
+        Ok(value_to_f64(&v))
+    }
+}
+
+/// Converts a MiniJinja value into a number where it is one.
+pub fn value_to_f64(v: &Value) -> Option<f64> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Number => f64::try_from(v.clone()).ok(),
+        ValueKind::Bool => Some(if v.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::String => v.as_str().and_then(|s| s.trim().parse().ok()),
+        _ => None,
+    }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut msg = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        msg.push_str(": ");
+        msg.push_str(detail);
+    }
+    msg
+}
+
+/// Facts about an enterprise that the functions `holds`, `held_ever` and `prior` answer from.
+#[derive(Debug, Clone, Default)]
+pub struct World {
+    /// Every certification kind with whether it is active now.
+    pub certifications: Vec<(String, bool)>,
+    /// The enterprise's finished applications: workflow, final state and data.
+    pub prior: Vec<PriorApplication>,
+}
+
+/// An earlier finished application, as `prior(workflow)` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriorApplication {
+    pub workflow: String,
+    pub number: String,
+    pub state: String,
+    pub data: serde_json::Value,
+    pub finished_at: String,
+}
+
+/// The values an expression sees. Built by the engine for each evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub form: serde_json::Value,
+    pub score: Option<serde_json::Value>,
+    pub enterprise: serde_json::Value,
+    pub actor: serde_json::Value,
+    pub application: serde_json::Value,
+    pub today: String,
+}
+
+impl Scope {
+    /// Builds the MiniJinja context, with the world's functions bound to this enterprise.
+    pub fn to_value(&self, world: &World) -> Value {
+        let mut map: BTreeMap<&str, Value> = BTreeMap::new();
+        map.insert("form", Value::from(minijinja::value::Serde(&self.form)));
+        if let Some(score) = &self.score {
+            map.insert("score", Value::from(minijinja::value::Serde(score)));
+        }
+        map.insert("enterprise", Value::from(minijinja::value::Serde(&self.enterprise)));
+        map.insert("actor", Value::from(minijinja::value::Serde(&self.actor)));
+        map.insert("application", Value::from(minijinja::value::Serde(&self.application)));
+        map.insert("today", Value::from(self.today.clone()));
+        let active: Arc<Vec<(String, bool)>> = Arc::new(world.certifications.clone());
+        let ever = active.clone();
+        map.insert(
+            "holds",
+            Value::from_function(move |kind: String| active.iter().any(|(k, a)| *a && *k == kind)),
+        );
+        map.insert(
+            "held_ever",
+            Value::from_function(move |kind: String| ever.iter().any(|(k, _)| *k == kind)),
+        );
+        let prior = Arc::new(world.prior.clone());
+        map.insert(
+            "prior",
+            Value::from_function(move |workflow: String| {
+                let found: Vec<&PriorApplication> = prior.iter().filter(|p| p.workflow == workflow).collect();
+                Value::from(minijinja::value::Serde(&found))
+            }),
+        );
+        Value::from(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names() -> Names {
+        Names {
+            form_fields: ["revenue", "rd_expense", "sector"].iter().map(|s| s.to_string()).collect(),
+            indicators: ["rd"].iter().map(|s| s.to_string()).collect(),
+            groups: HashSet::new(),
+            allow_score: true,
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            form: json!({"revenue": 2000.0, "rd_expense": 120.5, "sector": "strategic"}),
+            score: Some(json!({"total": 72, "pass": 60, "passed": true, "points": {"rd": 15}})),
+            enterprise: json!({"district": "jingkou", "urban": true}),
+            ..Scope::default()
+        }
+    }
+
+    #[test]
+    fn comparisons_logic_arithmetic_and_membership_evaluate() {
+        let e = ExprEngine::new();
+        let world = World::default();
+        let ctx = scope().to_value(&world);
+        assert!(e.eval_bool("form.revenue >= 1000 and form.rd_expense / form.revenue * 100 > 6", &ctx).unwrap());
+        assert!(e.eval_bool("form.sector in ['strategic', 'six-basics']", &ctx).unwrap());
+        assert!(e.eval_bool("not (score.total < score.pass) and enterprise.urban", &ctx).unwrap());
+        assert_eq!(e.eval_number("score.points.rd * 2", &ctx).unwrap(), Some(30.0));
+    }
+
+    #[test]
+    fn the_world_functions_answer_for_the_enterprise() {
+        let e = ExprEngine::new();
+        let world = World {
+            certifications: vec![("innovative-sme".into(), true), ("srdi-sme".into(), false)],
+            prior: vec![PriorApplication {
+                workflow: "reward".into(),
+                number: "1".into(),
+                state: "paid".into(),
+                data: json!({}),
+                finished_at: "2026-01-01".into(),
+            }],
+        };
+        let ctx = scope().to_value(&world);
+        assert!(e.eval_bool("holds('innovative-sme')", &ctx).unwrap());
+        assert!(!e.eval_bool("holds('srdi-sme')", &ctx).unwrap());
+        assert!(e.eval_bool("held_ever('srdi-sme')", &ctx).unwrap());
+        assert!(e.eval_bool("prior('reward') | length == 1", &ctx).unwrap());
+        assert!(e.eval_bool("prior('other') | length == 0", &ctx).unwrap());
+    }
+
+    #[test]
+    fn unknown_names_and_syntax_errors_are_caught_before_running() {
+        let e = ExprEngine::new();
+        assert!(e.check("form.revenue > 1 and holds('x')", &names()).is_ok());
+        let err = e.check("form.revenu > 1", &names()).unwrap_err();
+        assert!(err.contains("form.revenu"), "{err}");
+        assert!(e.check("score.points.nope > 1", &names()).unwrap_err().contains("score.points.nope"));
+        assert!(e.check("import_os()", &names()).is_err());
+        assert!(e.check("form.revenue >", &names()).unwrap_err().contains("does not parse"));
+        let no_score = Names { allow_score: false, ..names() };
+        assert!(e.check("score.total > 1", &no_score).unwrap_err().contains("cannot be used"));
+    }
+
+    #[test]
+    fn a_runaway_expression_runs_out_of_fuel() {
+        let e = ExprEngine::new();
+        let ctx = scope().to_value(&World::default());
+        assert!(e.eval("range(100000) | list | length", &ctx).is_err());
+    }
+}

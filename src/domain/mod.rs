@@ -1,0 +1,15 @@
+//! The pure core: workflow definitions, forms, expressions, scoring, durations and calendars.
+//!
+//! Nothing here performs I/O, talks to the database or knows about HTTP: every function takes
+//! its inputs (including the current time) as arguments, so the rules can be tested in isolation.
+
+pub mod calendar;
+pub mod definition;
+pub mod duration;
+pub mod expr;
+pub mod form;
+pub mod jurisdiction;
+pub mod role;
+pub mod scoring;
+pub mod text;
+pub mod uscc;

@@ -1,0 +1,14 @@
+//! sea-orm entities, one module per table created by the `migration` crate.
+
+pub mod application;
+pub mod attachment;
+pub mod certification;
+pub mod enterprise;
+pub mod history;
+pub mod idempotency_key;
+pub mod kv_setting;
+pub mod outbox;
+pub mod timer;
+pub mod user;
+pub mod user_role;
+pub mod vote;

@@ -1,0 +1,3 @@
+//! Persistence: the only module that speaks sea-orm. Entities mirror `migrations/`.
+
+pub mod entities;
