@@ -5,4 +5,6 @@
 //! - [`domain`]: pure rules — definitions, forms, expressions, scoring, durations, calendar.
 pub mod auth;
 pub mod domain;
+pub mod engine;
+pub mod error;
 pub mod storage;

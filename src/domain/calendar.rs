@@ -47,6 +47,27 @@ impl Calendar {
         self.workdays.extend(workdays.iter().copied());
     }
 
+    /// Adds a year from its YAML file: `year`, `notice` (the State Council notice it follows),
+    /// `holidays` and `workdays` (make-up working days), dates as YYYY-MM-DD.
+    pub fn add_year_yaml(&mut self, yaml: &str) -> Result<(), String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Year {
+            year: i32,
+            notice: String,
+            #[serde(default)]
+            holidays: Vec<NaiveDate>,
+            #[serde(default)]
+            workdays: Vec<NaiveDate>,
+        }
+        let y: Year = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+        if let Some(d) = y.holidays.iter().chain(&y.workdays).find(|d| d.year() != y.year && d.year() != y.year + 1 && d.year() != y.year - 1) {
+            return Err(format!("{d} does not belong to the year {}", y.year));
+        }
+        self.add_year(y.year, y.notice, &y.holidays, &y.workdays);
+        Ok(())
+    }
+
     /// The last year the data covers, if any.
     pub fn last_year(&self) -> Option<i32> {
         self.years.keys().next_back().copied()

@@ -3,6 +3,7 @@
 //! Nothing here performs I/O, talks to the database or knows about HTTP: every function takes
 //! its inputs (including the current time) as arguments, so the rules can be tested in isolation.
 
+pub mod access;
 pub mod calendar;
 pub mod definition;
 pub mod duration;

@@ -1,0 +1,750 @@
+//! Applications: create, edit, act, view, list, and the caller's inbox.
+
+use std::sync::Arc;
+
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, SqlErr, TransactionTrait,
+};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::Engine;
+use super::context::{load_world, stored_score_value};
+use super::transition::Entry;
+use super::view::{
+    ActionView, ActorRef, ApplicationSummary, ApplicationView, AttachmentView, EnterpriseRef, HistoryView,
+    LinkedApplication, Page,
+};
+use crate::domain::access::{Actor, AppFacts, Caller, may_start, may_take};
+use crate::domain::definition::{Action, By, Check, CommentRule, Starter, WorkflowDefinition};
+use crate::domain::form::FieldError;
+use crate::domain::role::Scope;
+use crate::error::{AppError, t};
+use crate::storage::entities::{application, attachment, enterprise, history, idempotency_key, vote};
+
+/// The body of an action request.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub comment: Option<String>,
+    pub data: Option<Map<String, Value>>,
+}
+
+/// Filters of `GET /api/applications`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListFilter {
+    pub workflow: Option<String>,
+    pub state: Option<String>,
+    pub enterprise_id: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+/// An inbox line: an application and what the caller may do with it now.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskItem {
+    pub application: ApplicationSummary,
+    pub enterprise_name: String,
+    pub actions: Vec<ActionView>,
+    pub overdue: bool,
+}
+
+fn not_editable() -> AppError {
+    AppError::Conflict(t("申请在当前环节不可修改", "the application cannot be edited in its current state"))
+}
+
+fn stale() -> AppError {
+    AppError::Conflict(t("申请已被他人修改，请刷新后重试", "the application was changed by someone else; reload and try again"))
+}
+
+impl Engine {
+    pub(super) async fn find_app(&self, conn: &impl ConnectionTrait, id: &str) -> Result<application::Model, AppError> {
+        application::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
+    }
+
+    pub(super) async fn find_enterprise(&self, conn: &impl ConnectionTrait, id: &str) -> Result<enterprise::Model, AppError> {
+        enterprise::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
+    }
+
+    pub(super) fn def_of(&self, app: &application::Model) -> Result<Arc<WorkflowDefinition>, AppError> {
+        let version = u32::try_from(app.workflow_version).unwrap_or(0);
+        self.defs.catalogue.get(&app.workflow, version).cloned().ok_or_else(|| {
+            AppError::Unavailable(t(
+                &format!("流程 {} 第 {version} 版未加载", app.workflow),
+                &format!("version {version} of workflow {} is not loaded", app.workflow),
+            ))
+        })
+    }
+
+    /// Loads an application the actor may see; anything else is "not found".
+    pub(super) async fn visible_app(&self, actor: &Actor, id: &str) -> Result<application::Model, AppError> {
+        let app = self.find_app(&self.db, id).await?;
+        if actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
+            Ok(app)
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// `POST /api/applications`.
+    pub async fn create_application(
+        &self,
+        actor: &Actor,
+        workflow: &str,
+        enterprise_id: Option<&str>,
+        data: Map<String, Value>,
+    ) -> Result<ApplicationView, AppError> {
+        let def = self.defs.catalogue.latest(workflow).cloned().ok_or_else(|| AppError::Unprocessable {
+            title: t("流程不存在", "unknown workflow"),
+            errors: vec![FieldError { field: "workflow".into(), message: t(&format!("没有流程 `{workflow}`"), &format!("there is no workflow `{workflow}`")) }],
+        })?;
+        if def.starts() == Starter::System {
+            return Err(AppError::Forbidden(t("该流程只能由系统发起", "this workflow is started only by the system")));
+        }
+        if !may_start(actor, &def) {
+            return Err(AppError::Forbidden(t("您无权发起该流程", "you may not start this workflow")));
+        }
+        let enterprise_id = match (def.starts(), enterprise_id, actor.enterprise_id.as_deref()) {
+            (Starter::Enterprise, Some(e), Some(own)) if e != own => {
+                return Err(AppError::Forbidden(t("只能为本企业申请", "you may apply only for your own enterprise")));
+            }
+            (Starter::Enterprise, _, Some(own)) => own.to_string(),
+            (_, Some(e), _) => e.to_string(),
+            _ => {
+                return Err(AppError::Unprocessable {
+                    title: t("缺少企业", "enterprise missing"),
+                    errors: vec![FieldError { field: "enterprise_id".into(), message: t("请指定企业", "enterprise_id is required") }],
+                });
+            }
+        };
+        let ent = self.find_enterprise(&self.db, &enterprise_id).await.map_err(|_| AppError::Unprocessable {
+            title: t("企业不存在", "unknown enterprise"),
+            errors: vec![FieldError { field: "enterprise_id".into(), message: t("企业不存在", "no such enterprise") }],
+        })?;
+        if let Starter::Role(r) = def.starts() {
+            let covers = actor.roles.iter().any(|(role, j)| {
+                *role == r && (!r.needs_jurisdiction() || [Scope::District, Scope::City, Scope::Province].iter().any(|s| s.covers(j.as_deref(), &ent.district)))
+            });
+            if !covers {
+                return Err(AppError::Forbidden(t("该企业不在您的辖区内", "the enterprise is outside your jurisdiction")));
+            }
+        }
+        let now = self.now();
+        let mut world = load_world(&self.db, &ent.id, now).await?;
+        let txn = self.db.begin().await?;
+        let app = self.create_in_txn(&txn, &def, &ent, data, Caller::User(actor), None, &mut world, now, 0).await?;
+        txn.commit().await?;
+        self.view(Caller::User(actor), &app).await
+    }
+
+    /// `PATCH /api/applications/{id}`: merges data into the form in an editable state.
+    pub async fn update_application(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: Map<String, Value>,
+        if_match: Option<i32>,
+    ) -> Result<ApplicationView, AppError> {
+        let app = self.visible_app(actor, id).await?;
+        let def = self.def_of(&app)?;
+        let state = def.state(&app.state).ok_or(AppError::NotFound)?;
+        if !actor.belongs_to(&app.enterprise_id) {
+            return Err(AppError::Forbidden(t("只有申请企业可以修改申请", "only the applicant may edit the application")));
+        }
+        if !state.editable {
+            return Err(not_editable());
+        }
+        if if_match.is_some_and(|v| v != app.version) {
+            return Err(stale());
+        }
+        let patch = def.form().normalise(&patch).map_err(|errors| AppError::Unprocessable {
+            title: t("表单数据无效", "the form data are not valid"),
+            errors,
+        })?;
+        self.check_attachments(&app, &def, &patch).await?;
+        let now = self.now();
+        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        let world = load_world(&self.db, &ent.id, now).await?;
+        let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
+        data.extend(patch.clone());
+        let mut new = app.clone();
+        let score = self.compute_score(&def, &data, &ent, &world, Caller::User(actor), Some(&app), now);
+        new.data = Value::Object(data).to_string();
+        new.score = score.as_ref().and_then(|s| serde_json::to_string(s).ok());
+        let txn = self.db.begin().await?;
+        let patch_value = Value::Object(patch);
+        self.commit_change(
+            &txn,
+            Some(app.version),
+            &mut new,
+            Entry { action: "save", from: Some(&app.state), comment: None, data: Some(&patch_value) },
+            Caller::User(actor),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        self.view(Caller::User(actor), &new).await
+    }
+
+    /// Checks that file fields name attachments of this application.
+    async fn check_attachments(&self, app: &application::Model, def: &WorkflowDefinition, patch: &Map<String, Value>) -> Result<(), AppError> {
+        for (k, v) in patch {
+            let is_file = def.form().field(k).is_some_and(|f| matches!(f.kind, crate::domain::form::FieldKind::File { .. }));
+            let Some(att_id) = v.as_str().filter(|_| is_file) else { continue };
+            let ok = attachment::Entity::find_by_id(att_id)
+                .one(&self.db)
+                .await?
+                .is_some_and(|a| a.application_id == app.id && a.field == *k);
+            if !ok {
+                return Err(AppError::Unprocessable {
+                    title: t("附件无效", "invalid attachment"),
+                    errors: vec![FieldError { field: k.clone(), message: t("附件不属于本申请", "the attachment does not belong to this application") }],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The actions `caller` may take on `app` now, with the dynamic rules applied.
+    pub(super) fn available<'d>(
+        &self,
+        caller: Caller<'_>,
+        def: &'d WorkflowDefinition,
+        app: &application::Model,
+        hist: &[history::Model],
+        votes: &[vote::Model],
+    ) -> Vec<&'d Action> {
+        let Some(state) = def.state(&app.state) else { return Vec::new() };
+        let facts = AppFacts { enterprise_id: &app.enterprise_id, district: &app.district };
+        state
+            .actions
+            .values()
+            .filter(|a| may_take(caller, state, a, facts))
+            .filter(|a| match caller {
+                Caller::System => true,
+                Caller::User(actor) => {
+                    let separated = state.assignee.as_ref().is_some_and(|asg| {
+                        a.by != By::Applicant
+                            && hist.iter().any(|h| {
+                                h.actor_id.as_deref() == Some(actor.id.as_str())
+                                    && h.from_state.as_ref().is_some_and(|f| asg.separate_from.contains(f))
+                                    && h.action != "save"
+                            })
+                    });
+                    let voted = a.quorum.is_some() && votes.iter().any(|v| v.visit == app.visit && v.actor_id == actor.id);
+                    !separated && !voted
+                }
+            })
+            .collect()
+    }
+
+    async fn history_of(&self, conn: &impl ConnectionTrait, app_id: &str) -> Result<Vec<history::Model>, AppError> {
+        Ok(history::Entity::find()
+            .filter(history::Column::ApplicationId.eq(app_id))
+            .order_by_asc(history::Column::Seq)
+            .all(conn)
+            .await?)
+    }
+
+    async fn votes_of(&self, conn: &impl ConnectionTrait, app: &application::Model) -> Result<Vec<vote::Model>, AppError> {
+        Ok(vote::Entity::find()
+            .filter(vote::Column::ApplicationId.eq(&app.id))
+            .filter(vote::Column::Visit.eq(app.visit))
+            .all(conn)
+            .await?)
+    }
+
+    /// `POST /api/applications/{id}/actions/{action}` for a user, or a timeout for the system.
+    pub async fn take_action(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+    ) -> Result<ApplicationView, AppError> {
+        let app = match caller {
+            Caller::User(actor) => self.visible_app(actor, id).await?,
+            Caller::System => self.find_app(&self.db, id).await?,
+        };
+        let def = self.def_of(&app)?;
+        let state = def.state(&app.state).ok_or(AppError::NotFound)?;
+        let Some(action) = state.actions.get(action_name) else {
+            return if def.states().any(|s| s.actions.contains_key(action_name)) {
+                Err(AppError::Conflict(t("当前环节不能执行该操作", "the action is not available in the current state")))
+            } else {
+                Err(AppError::NotFound)
+            };
+        };
+        if if_match.is_some_and(|v| v != app.version) {
+            return Err(stale());
+        }
+        let hist = self.history_of(&self.db, &app.id).await?;
+        let votes = self.votes_of(&self.db, &app).await?;
+        if !self.available(caller, &def, &app, &hist, &votes).iter().any(|a| a.name == action.name) {
+            return Err(self.why_refused(caller, &def, &app, action, &hist, &votes));
+        }
+        let comment = req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        if action.comment == CommentRule::Required && comment.is_none() {
+            return Err(AppError::Unprocessable {
+                title: t("需要填写意见", "a comment is required"),
+                errors: vec![FieldError { field: "comment".into(), message: t("请填写意见", "please give a comment") }],
+            });
+        }
+        let now = self.now();
+        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        let mut world = load_world(&self.db, &ent.id, now).await?;
+        let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
+        let patch = match req.data {
+            Some(p) => Some(def.form().normalise(&p).map_err(|errors| AppError::Unprocessable {
+                title: t("表单数据无效", "the form data are not valid"),
+                errors,
+            })?),
+            None => None,
+        };
+        if let Some(p) = &patch {
+            self.check_attachments(&app, &def, p).await?;
+            data.extend(p.clone());
+        }
+        let target = def.state(&action.to).ok_or(AppError::NotFound)?;
+        if state.editable && !target.is_final {
+            let missing = def.form().missing(&data);
+            if !missing.is_empty() {
+                return Err(AppError::Unprocessable { title: t("表单尚未填写完整", "the form is incomplete"), errors: missing });
+            }
+        }
+        let score = match (&patch, def.scoring()) {
+            (Some(_), Some(_)) => self.compute_score(&def, &data, &ent, &world, caller, Some(&app), now),
+            _ => None,
+        };
+        let score_value = match &score {
+            Some(s) => Some(s.expression_value()),
+            None => stored_score_value(app.score.as_deref()),
+        };
+        let ctx = self.scope(&def, &data, score_value.clone(), &ent, caller, Some(&app), now).to_value(&world);
+        self.run_checks(&def, action, &ctx, score_value.as_ref())?;
+        let mut new = app.clone();
+        new.data = Value::Object(data.clone()).to_string();
+        if let Some(s) = &score {
+            new.score = serde_json::to_string(s).ok();
+        }
+        let patch_value = patch.map(Value::Object);
+        let txn = self.db.begin().await?;
+        if let (Some(q), Caller::User(actor)) = (action.quorum, caller) {
+            let inserted = vote::Entity::insert(vote::ActiveModel {
+                id: NotSet,
+                application_id: Set(app.id.clone()),
+                visit: Set(app.visit),
+                action: Set(action.name.clone()),
+                actor_id: Set(actor.id.clone()),
+                at: Set(now),
+            })
+            .exec(&txn)
+            .await;
+            if let Err(e) = inserted {
+                return Err(match e.sql_err() {
+                    Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("您已在本环节投票", "you have already voted in this state")),
+                    _ => e.into(),
+                });
+            }
+            let count = vote::Entity::find()
+                .filter(vote::Column::ApplicationId.eq(&app.id))
+                .filter(vote::Column::Visit.eq(app.visit))
+                .filter(vote::Column::Action.eq(&action.name))
+                .count(&txn)
+                .await?;
+            if count < u64::from(q) {
+                let vote_data = json!({"vote": action.name, "votes": count, "quorum": q});
+                self.commit_change(
+                    &txn,
+                    Some(app.version),
+                    &mut new,
+                    Entry { action: &action.name, from: Some(&app.state), comment, data: Some(&vote_data) },
+                    caller,
+                    now,
+                )
+                .await?;
+                txn.commit().await?;
+                return self.view(caller, &new).await;
+            }
+        }
+        let new_ctx = self.scope(&def, &data, score_value, &ent, caller, Some(&new), now).to_value(&world);
+        self.prepare_enter(&def, &mut new, &action.to, &new_ctx, now)?;
+        self.commit_change(
+            &txn,
+            Some(app.version),
+            &mut new,
+            Entry { action: &action.name, from: Some(&app.state), comment, data: patch_value.as_ref() },
+            caller,
+            now,
+        )
+        .await?;
+        self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
+        for n in &action.notify {
+            self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now).await?;
+        }
+        txn.commit().await?;
+        self.view(caller, &new).await
+    }
+
+    fn run_checks(&self, def: &WorkflowDefinition, action: &Action, ctx: &minijinja::Value, score: Option<&Value>) -> Result<(), AppError> {
+        for check in &action.checks {
+            match check {
+                Check::Eligibility => {
+                    let failed: Vec<_> = def
+                        .eligibility()
+                        .iter()
+                        .filter(|r| !self.expr.eval_bool(&r.expr, ctx).unwrap_or(false))
+                        .map(|r| r.message.clone())
+                        .collect();
+                    if !failed.is_empty() {
+                        return Err(AppError::rule(t("不符合申报条件", "the eligibility rules are not met"), failed));
+                    }
+                }
+                Check::Scoring => {
+                    let passed = score.and_then(|s| s["passed"].as_bool()).unwrap_or(false);
+                    if !passed {
+                        let (total, pass) = score.map_or((json!(0), json!(0)), |s| (s["total"].clone(), s["pass"].clone()));
+                        return Err(AppError::rule(
+                            t("评分未达标", "the score does not qualify"),
+                            vec![t(
+                                &format!("得分 {total}，合格线 {pass}，或有类别未达到最低分，且不满足直通条件"),
+                                &format!("score {total} against a pass line of {pass} (or a group below its minimum), and no direct qualification"),
+                            )],
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(rule) = &action.when {
+            match self.expr.eval_bool(&rule.expr, ctx) {
+                Ok(true) => {}
+                Ok(false) => return Err(AppError::rule(t("条件不满足", "the condition is not met"), vec![rule.message.clone()])),
+                Err(e) => {
+                    return Err(AppError::rule(t("条件无法计算", "the condition cannot be evaluated"), vec![rule.message.clone(), t(&e, &e)]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn why_refused(
+        &self,
+        caller: Caller<'_>,
+        def: &WorkflowDefinition,
+        app: &application::Model,
+        action: &Action,
+        hist: &[history::Model],
+        votes: &[vote::Model],
+    ) -> AppError {
+        let Caller::User(actor) = caller else {
+            return AppError::Forbidden(t("系统不能执行该操作", "the system may not take this action"));
+        };
+        let Some(state) = def.state(&app.state) else { return AppError::NotFound };
+        if !may_take(caller, state, action, AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
+            return AppError::Forbidden(t("您无权执行该操作", "you may not take this action"));
+        }
+        if action.quorum.is_some() && votes.iter().any(|v| v.actor_id == actor.id) {
+            return AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"));
+        }
+        let _ = hist;
+        AppError::Forbidden(t(
+            "您已在前序环节办理过本申请，按回避规则不能在本环节办理",
+            "you acted on this application in an earlier stage; the four-eyes rule lets someone else act here",
+        ))
+    }
+
+    /// `GET /api/applications/{id}`.
+    pub async fn view_application(&self, actor: &Actor, id: &str) -> Result<ApplicationView, AppError> {
+        let app = self.visible_app(actor, id).await?;
+        self.view(Caller::User(actor), &app).await
+    }
+
+    pub(super) fn summary(&self, app: &application::Model) -> ApplicationSummary {
+        let def = self.def_of(app).ok();
+        ApplicationSummary {
+            id: app.id.clone(),
+            number: app.number.clone(),
+            workflow: app.workflow.clone(),
+            workflow_version: app.workflow_version,
+            workflow_title: def.as_ref().map(|d| d.title().clone()),
+            enterprise_id: app.enterprise_id.clone(),
+            district: app.district.clone(),
+            state: app.state.clone(),
+            state_title: def.as_ref().and_then(|d| d.state(&app.state)).and_then(|s| s.title.clone()),
+            is_final: app.is_final,
+            version: app.version,
+            due_at: app.due_at,
+            created_at: app.created_at,
+            updated_at: app.updated_at,
+        }
+    }
+
+    /// Builds the full view for a caller.
+    pub(super) async fn view(&self, caller: Caller<'_>, app: &application::Model) -> Result<ApplicationView, AppError> {
+        let def = self.def_of(app)?;
+        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        let hist = self.history_of(&self.db, &app.id).await?;
+        let votes = self.votes_of(&self.db, app).await?;
+        let actions: Vec<ActionView> = self
+            .available(caller, &def, app, &hist, &votes)
+            .into_iter()
+            .map(|a| ActionView {
+                name: a.name.clone(),
+                title: a.title.clone(),
+                to: a.to.clone(),
+                comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
+                quorum: a.quorum,
+            })
+            .collect();
+        let state = def.state(&app.state);
+        let votes_view = state.and_then(|s| {
+            let q = s.actions.values().filter_map(|a| a.quorum).max()?;
+            let mut m = Map::new();
+            for a in s.actions.values().filter(|a| a.quorum.is_some()) {
+                m.insert(a.name.clone(), json!(votes.iter().filter(|v| v.action == a.name).count()));
+            }
+            m.insert("quorum".into(), json!(q));
+            Some(Value::Object(m))
+        });
+        let attachments = attachment::Entity::find()
+            .filter(attachment::Column::ApplicationId.eq(&app.id))
+            .order_by_asc(attachment::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|a| AttachmentView {
+                id: a.id,
+                field: a.field,
+                filename: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+                sha256: a.sha256,
+                created_at: a.created_at,
+            })
+            .collect();
+        let link = |a: application::Model| LinkedApplication { id: a.id, number: a.number, workflow: a.workflow, state: a.state, is_final: a.is_final };
+        let children = application::Entity::find()
+            .filter(application::Column::ParentId.eq(&app.id))
+            .order_by_asc(application::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(link)
+            .collect();
+        let parent = match &app.parent_id {
+            Some(p) => application::Entity::find_by_id(p).one(&self.db).await?.map(link),
+            None => None,
+        };
+        let editable = match caller {
+            Caller::User(a) => a.belongs_to(&app.enterprise_id) && state.is_some_and(|s| s.editable),
+            Caller::System => false,
+        };
+        Ok(ApplicationView {
+            id: app.id.clone(),
+            number: app.number.clone(),
+            workflow: app.workflow.clone(),
+            workflow_version: app.workflow_version,
+            workflow_title: def.title().clone(),
+            enterprise: EnterpriseRef { id: ent.id.clone(), name: ent.name.clone(), uscc: ent.uscc.clone(), district: ent.district.clone() },
+            state: app.state.clone(),
+            state_title: state.and_then(|s| s.title.clone()),
+            is_final: app.is_final,
+            version: app.version,
+            editable,
+            data: serde_json::from_str(&app.data).unwrap_or(json!({})),
+            score: app.score.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            actions,
+            votes: votes_view,
+            due_at: app.due_at,
+            history: hist
+                .into_iter()
+                .map(|h| HistoryView {
+                    seq: h.seq,
+                    action: h.action,
+                    from: h.from_state,
+                    to: h.to_state,
+                    actor: Some(ActorRef { id: h.actor_id, name: h.actor_name }),
+                    comment: h.comment,
+                    data: h.data.and_then(|d| serde_json::from_str(&d).ok()),
+                    at: h.at,
+                })
+                .collect(),
+            attachments,
+            children,
+            parent,
+            created_at: app.created_at,
+            updated_at: app.updated_at,
+        })
+    }
+
+    fn visibility(actor: &Actor) -> Option<Condition> {
+        if actor.sees_everything() {
+            return None;
+        }
+        let mut cond = Condition::any();
+        let districts = actor.staff_districts();
+        if !districts.is_empty() {
+            cond = cond.add(application::Column::District.is_in(districts));
+        }
+        cond = cond.add(application::Column::EnterpriseId.eq(actor.enterprise_id.clone().filter(|_| actor.has_role(crate::domain::role::Role::Enterprise)).unwrap_or_default()));
+        Some(cond)
+    }
+
+    /// `GET /api/applications`: what the caller may see, filtered and paged.
+    pub async fn list_applications(&self, actor: &Actor, f: ListFilter) -> Result<Page<ApplicationSummary>, AppError> {
+        let per_page = f.per_page.unwrap_or(20).clamp(1, 100);
+        let page = f.page.unwrap_or(1).max(1);
+        let mut q = application::Entity::find();
+        if let Some(c) = Self::visibility(actor) {
+            q = q.filter(c);
+        }
+        if let Some(w) = &f.workflow {
+            q = q.filter(application::Column::Workflow.eq(w));
+        }
+        if let Some(s) = &f.state {
+            q = q.filter(application::Column::State.eq(s));
+        }
+        if let Some(e) = &f.enterprise_id {
+            q = q.filter(application::Column::EnterpriseId.eq(e));
+        }
+        let paginator = q.order_by_desc(application::Column::CreatedAt).order_by_asc(application::Column::Id).paginate(&self.db, per_page);
+        let total = paginator.num_items().await?;
+        let items = paginator.fetch_page(page - 1).await?.iter().map(|a| self.summary(a)).collect();
+        Ok(Page { items, total, page, per_page })
+    }
+
+    /// `GET /api/tasks`: every application where the caller may act now, oldest deadline first.
+    pub async fn tasks(&self, actor: &Actor) -> Result<Vec<TaskItem>, AppError> {
+        let mut states = Condition::any();
+        let mut any = false;
+        for def in self.defs.catalogue.all() {
+            for st in def.states() {
+                let could = st.actions.values().any(|a| match a.by {
+                    By::System => false,
+                    By::Applicant => actor.enterprise_id.is_some(),
+                    By::Assignee => st.assignee.as_ref().is_some_and(|s| actor.has_role(s.role)),
+                    By::Role(r) => actor.has_role(r),
+                });
+                if could {
+                    any = true;
+                    states = states.add(
+                        Condition::all()
+                            .add(application::Column::Workflow.eq(def.key()))
+                            .add(application::Column::WorkflowVersion.eq(i32::try_from(def.version()).unwrap_or(0)))
+                            .add(application::Column::State.eq(st.name.clone())),
+                    );
+                }
+            }
+        }
+        if !any {
+            return Ok(Vec::new());
+        }
+        let mut q = application::Entity::find().filter(application::Column::IsFinal.eq(false)).filter(states);
+        if let Some(c) = Self::visibility(actor) {
+            q = q.filter(c);
+        }
+        let apps = q.order_by_asc(application::Column::CreatedAt).all(&self.db).await?;
+        let now = self.now();
+        let mut items = Vec::new();
+        for app in apps {
+            let Ok(def) = self.def_of(&app) else { continue };
+            let hist = self.history_of(&self.db, &app.id).await?;
+            let votes = self.votes_of(&self.db, &app).await?;
+            let actions: Vec<ActionView> = self
+                .available(Caller::User(actor), &def, &app, &hist, &votes)
+                .into_iter()
+                .map(|a| ActionView {
+                    name: a.name.clone(),
+                    title: a.title.clone(),
+                    to: a.to.clone(),
+                    comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
+                    quorum: a.quorum,
+                })
+                .collect();
+            if actions.is_empty() {
+                continue;
+            }
+            let ent_name = self.find_enterprise(&self.db, &app.enterprise_id).await.map(|e| e.name).unwrap_or_default();
+            items.push(TaskItem { overdue: app.due_at.is_some_and(|d| d < now), application: self.summary(&app), enterprise_name: ent_name, actions });
+        }
+        items.sort_by_key(|i| (i.application.due_at.is_none(), i.application.due_at, i.application.created_at));
+        Ok(items)
+    }
+
+    /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
+    /// first response and changes nothing; the same key with another body is refused.
+    pub async fn take_action_once(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Value, AppError> {
+        let now = self.now();
+        let existing = idempotency_key::Entity::find()
+            .filter(idempotency_key::Column::UserId.eq(&actor.id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .one(&self.db)
+            .await?;
+        if let Some(row) = existing {
+            if row.request_hash != request_hash {
+                return Err(AppError::Unprocessable {
+                    title: t("幂等键已用于另一请求", "the Idempotency-Key was used for another request"),
+                    errors: vec![FieldError { field: "Idempotency-Key".into(), message: t("请为不同请求使用不同的键", "use a new key for a different request") }],
+                });
+            }
+            if row.status == 0 {
+                return Err(AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed")));
+            }
+            return serde_json::from_str(&row.body).map_err(|e| AppError::Internal(e.into()));
+        }
+        let claim = idempotency_key::ActiveModel {
+            id: NotSet,
+            user_id: Set(actor.id.clone()),
+            key: Set(key.to_string()),
+            request_hash: Set(request_hash.to_string()),
+            status: Set(0),
+            body: Set(String::new()),
+            created_at: Set(now),
+        }
+        .insert(&self.db)
+        .await;
+        if let Err(e) = claim {
+            return Err(match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed")),
+                _ => e.into(),
+            });
+        }
+        let forget = || async {
+            let _ = idempotency_key::Entity::delete_many()
+                .filter(idempotency_key::Column::UserId.eq(&actor.id))
+                .filter(idempotency_key::Column::Key.eq(key))
+                .exec(&self.db)
+                .await;
+        };
+        match self.take_action(Caller::User(actor), id, action, req, if_match).await {
+            Ok(view) => {
+                let body = serde_json::to_value(&view).map_err(|e| AppError::Internal(e.into()))?;
+                idempotency_key::Entity::update_many()
+                    .col_expr(idempotency_key::Column::Status, sea_orm::sea_query::Expr::value(200))
+                    .col_expr(idempotency_key::Column::Body, sea_orm::sea_query::Expr::value(body.to_string()))
+                    .filter(idempotency_key::Column::UserId.eq(&actor.id))
+                    .filter(idempotency_key::Column::Key.eq(key))
+                    .exec(&self.db)
+                    .await?;
+                Ok(body)
+            }
+            Err(e) => {
+                forget().await;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Building what expressions see: the enterprise, its certifications and earlier applications,
+//! the actor and the application itself.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Map, Value, json};
+
+use super::Engine;
+use crate::domain::access::Caller;
+use crate::domain::calendar::china_offset;
+use crate::domain::definition::WorkflowDefinition;
+use crate::domain::expr::{PriorApplication, Scope, World};
+use crate::domain::scoring::Score;
+use crate::error::AppError;
+use crate::storage::entities::{application, certification, enterprise};
+
+/// Whether a certification row counts as active at `now`.
+pub fn is_active(c: &certification::Model, now: DateTime<Utc>) -> bool {
+    c.status == "active" && c.valid_until.is_none_or(|v| v > now)
+}
+
+/// Loads the facts `holds`, `held_ever` and `prior` answer from.
+pub async fn load_world(conn: &impl ConnectionTrait, enterprise_id: &str, now: DateTime<Utc>) -> Result<World, AppError> {
+    let certs = certification::Entity::find()
+        .filter(certification::Column::EnterpriseId.eq(enterprise_id))
+        .all(conn)
+        .await?;
+    let prior = application::Entity::find()
+        .filter(application::Column::EnterpriseId.eq(enterprise_id))
+        .filter(application::Column::IsFinal.eq(true))
+        .filter(application::Column::State.ne("withdrawn"))
+        .order_by_asc(application::Column::UpdatedAt)
+        .all(conn)
+        .await?;
+    Ok(World {
+        certifications: certs.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect(),
+        prior: prior
+            .into_iter()
+            .map(|a| PriorApplication {
+                workflow: a.workflow,
+                number: a.number,
+                state: a.state,
+                data: serde_json::from_str(&a.data).unwrap_or(Value::Null),
+                finished_at: a.updated_at.to_rfc3339(),
+            })
+            .collect(),
+    })
+}
+
+impl Engine {
+    /// The enterprise as expressions and views see it.
+    pub fn enterprise_json(&self, e: &enterprise::Model) -> Value {
+        let district = self.defs.jurisdictions.district(&e.district);
+        json!({
+            "id": e.id, "name": e.name, "uscc": e.uscc, "district": e.district,
+            "district_name": district.map(|d| d.name.zh.clone()),
+            "urban": district.is_some_and(|d| d.urban),
+            "profile": serde_json::from_str::<Value>(&e.profile).unwrap_or(json!({})),
+        })
+    }
+
+    /// Builds the expression scope for an application's data.
+    pub fn scope(
+        &self,
+        def: &WorkflowDefinition,
+        data: &Map<String, Value>,
+        score: Option<Value>,
+        ent: &enterprise::Model,
+        caller: Caller<'_>,
+        app: Option<&application::Model>,
+        now: DateTime<Utc>,
+    ) -> Scope {
+        let actor = match caller {
+            Caller::User(a) => json!({
+                "id": a.id, "name": a.name, "email": a.email,
+                "roles": a.roles.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+            }),
+            Caller::System => json!({"id": "system", "name": "system", "email": "", "roles": ["system"]}),
+        };
+        let application = app.map_or(json!({"workflow": def.key(), "version": 0}), |a| {
+            json!({
+                "id": a.id, "number": a.number, "workflow": a.workflow, "state": a.state,
+                "created_at": a.created_at.to_rfc3339(), "version": a.version, "parent": a.parent_id,
+            })
+        });
+        Scope {
+            form: def.form().expression_values(data),
+            score,
+            enterprise: self.enterprise_json(ent),
+            actor,
+            application,
+            today: now.with_timezone(&china_offset()).date_naive().to_string(),
+        }
+    }
+
+    /// Computes the score of `data`, if the workflow has a scoring table.
+    pub fn compute_score(
+        &self,
+        def: &WorkflowDefinition,
+        data: &Map<String, Value>,
+        ent: &enterprise::Model,
+        world: &World,
+        caller: Caller<'_>,
+        app: Option<&application::Model>,
+        now: DateTime<Utc>,
+    ) -> Option<Score> {
+        let scoring = def.scoring()?;
+        let scope = self.scope(def, data, None, ent, caller, app, now);
+        Some(scoring.compute(&self.expr, &scope.to_value(world)))
+    }
+}
+
+/// The score as expressions see it, from the stored score document.
+pub fn stored_score_value(stored: Option<&str>) -> Option<Value> {
+    let v: Value = serde_json::from_str(stored?).ok()?;
+    let pick = |list: &str| -> Map<String, Value> {
+        v[list]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| Some((i["key"].as_str()?.to_string(), i["points"].clone()))).collect())
+            .unwrap_or_default()
+    };
+    Some(json!({
+        "total": v["total"], "pass": v["pass"], "passed": v["passed"], "direct": v["direct"],
+        "points": pick("indicators"), "groups": pick("groups"),
+    }))
+}

@@ -1,0 +1,65 @@
+//! Use cases: load what a request needs, apply the domain rules, persist the result in one
+//! transaction, and say what happened. The HTTP layer and the scheduler call into this.
+
+mod accounts;
+mod applications;
+mod attachments;
+mod audit;
+mod clock;
+mod context;
+mod loader;
+mod mail;
+mod timers;
+mod transition;
+mod view;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+pub use accounts::{LoginResult, NewUser, Registration, RoleGrant, UserPatch, UserView};
+pub use applications::{ActionRequest, ListFilter, TaskItem};
+pub use attachments::{AttachmentInfo, Upload};
+pub use audit::AuditReport;
+pub use clock::{Clock, SystemClock, TestClock};
+pub use loader::{Definitions, load_definitions};
+pub use mail::MailSettings;
+pub use view::{ApplicationView, CertificationView, EnterpriseView, Page};
+
+use crate::auth::jwt::JwtKeys;
+use crate::domain::expr::ExprEngine;
+
+/// The engine: every use case hangs off this, and every field is cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub db: DatabaseConnection,
+    pub defs: Arc<Definitions>,
+    pub expr: ExprEngine,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: JwtKeys,
+    pub uploads: PathBuf,
+    pub mail: Arc<mail::Mailer>,
+    /// The public address of the server, for links in e-mails.
+    pub base_url: String,
+}
+
+impl Engine {
+    pub fn new(
+        db: DatabaseConnection,
+        defs: Definitions,
+        clock: Arc<dyn Clock>,
+        jwt: JwtKeys,
+        uploads: PathBuf,
+        mail: MailSettings,
+        base_url: String,
+    ) -> anyhow::Result<Engine> {
+        let mailer = mail::Mailer::new(mail, &defs.templates_dir)?;
+        Ok(Engine { db, defs: Arc::new(defs), expr: ExprEngine::new(), clock, jwt, uploads, mail: Arc::new(mailer), base_url })
+    }
+
+    /// The current time, truncated to microseconds so it survives a round trip through PostgreSQL.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        clock::truncate(self.clock.now())
+    }
+}

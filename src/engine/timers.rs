@@ -1,0 +1,125 @@
+//! The timer sweep: claims due timers (leases, and `FOR UPDATE SKIP LOCKED` on PostgreSQL) and
+//! fires each exactly once: a timeout takes its action as the system, a reminder queues mail.
+//! A timer whose state visit has ended is stale and is closed without effect, which also makes
+//! a re-fire after a crash harmless.
+
+use chrono::Duration;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::Engine;
+use super::applications::ActionRequest;
+use crate::domain::access::Caller;
+use crate::domain::definition::Target;
+use crate::error::AppError;
+use crate::storage::entities::timer;
+
+/// How long a claimed timer stays with the process that claimed it.
+const LEASE_SECONDS: i64 = 60;
+/// Timers claimed per round.
+const BATCH: u64 = 200;
+
+impl Engine {
+    async fn claim_timers(&self) -> Result<Vec<timer::Model>, AppError> {
+        let now = self.now();
+        let due = sea_orm::sea_query::Condition::any()
+            .add(Expr::col(timer::Column::Status).eq("pending").and(Expr::col(timer::Column::DueAt).lte(now)))
+            .add(Expr::col(timer::Column::Status).eq("running").and(Expr::col(timer::Column::LockedUntil).lt(now)));
+        let sub = Query::select()
+            .column(timer::Column::Id)
+            .from(timer::Entity)
+            .cond_where(due)
+            .order_by(timer::Column::DueAt, Order::Asc)
+            .limit(BATCH)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let claimed = timer::Entity::update_many()
+            .col_expr(timer::Column::Status, Expr::value("running"))
+            .col_expr(timer::Column::LockedUntil, Expr::value(now + Duration::seconds(LEASE_SECONDS)))
+            .col_expr(timer::Column::Attempts, Expr::col(timer::Column::Attempts).add(1))
+            .filter(timer::Column::Id.in_subquery(sub))
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(claimed)
+    }
+
+    async fn close_timer(&self, id: i64, status: &str) -> Result<(), AppError> {
+        timer::Entity::update_many()
+            .col_expr(timer::Column::Status, Expr::value(status))
+            .filter(timer::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Fires every due timer; returns how many fired with effect.
+    pub async fn sweep_timers(&self) -> Result<usize, AppError> {
+        let mut fired = 0;
+        loop {
+            let claimed = self.claim_timers().await?;
+            if claimed.is_empty() {
+                return Ok(fired);
+            }
+            for tm in claimed {
+                match self.fire(&tm).await {
+                    Ok(true) => {
+                        fired += 1;
+                        self.close_timer(tm.id, "done").await?;
+                    }
+                    Ok(false) => self.close_timer(tm.id, "stale").await?,
+                    Err(AppError::Conflict(_)) => {
+                        // Someone changed the application meanwhile; try again next round.
+                        self.close_timer(tm.id, "pending").await?;
+                    }
+                    Err(e) => {
+                        tracing::error!(timer = tm.id, error = %e, "timer failed");
+                        self.close_timer(tm.id, "failed").await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fire(&self, tm: &timer::Model) -> Result<bool, AppError> {
+        let app = match self.find_app(&self.db, &tm.application_id).await {
+            Ok(a) => a,
+            Err(AppError::NotFound) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if app.visit != tm.visit || app.is_final {
+            return Ok(false);
+        }
+        match tm.kind.as_str() {
+            "timeout" => {
+                let action = tm.action.clone().unwrap_or_default();
+                self.take_action(Caller::System, &app.id, &action, ActionRequest::default(), Some(app.version)).await?;
+                Ok(true)
+            }
+            "remind" => {
+                let def = self.def_of(&app)?;
+                let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+                let target = match tm.target.as_deref().unwrap_or("assignees") {
+                    "applicant" => Target::Applicant,
+                    "actor" => Target::Actor,
+                    other => other
+                        .strip_prefix("role:")
+                        .and_then(|r| r.parse().ok())
+                        .map_or(Target::Assignees, Target::Role),
+                };
+                let txn = self.db.begin().await?;
+                let now = self.now();
+                self.queue_mail(&txn, &def, &app, &ent, &target, tm.template.as_deref().unwrap_or("deadline-reminder"), Caller::System, None, now)
+                    .await?;
+                // Closed in the same transaction as the mail it queued: a crash cannot send it twice.
+                timer::Entity::update_many()
+                    .col_expr(timer::Column::Status, Expr::value("done"))
+                    .filter(timer::Column::Id.eq(tm.id))
+                    .exec(&txn)
+                    .await?;
+                txn.commit().await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The write path shared by every change: the application row under its optimistic version
+//! check, the hash-chained history entry, timers, and the effects of entering a state
+//! (certifications, child applications, notifications) — all inside the caller's transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::Engine;
+use crate::domain::access::Caller;
+use crate::domain::calendar::Deadline;
+use crate::domain::definition::{DurationSpec, Effect, WorkflowDefinition};
+use crate::domain::duration::Span;
+use crate::domain::expr::World;
+use crate::error::{AppError, t};
+use crate::storage::entities::{application, certification, enterprise, history, timer};
+
+/// Deepest chain of `start` effects followed before the engine refuses (a definition loop).
+const MAX_START_DEPTH: u32 = 8;
+
+/// A history entry about to be written.
+pub struct Entry<'a> {
+    pub action: &'a str,
+    pub from: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub data: Option<&'a Value>,
+}
+
+/// The hash of a history entry: every field that matters, chained to the previous hash.
+#[allow(clippy::too_many_arguments)]
+pub fn entry_hash(
+    prev: &str,
+    application_id: &str,
+    seq: i32,
+    action: &str,
+    from: Option<&str>,
+    to: &str,
+    actor_id: Option<&str>,
+    actor_name: &str,
+    comment: Option<&str>,
+    data: Option<&str>,
+    at: DateTime<Utc>,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev,
+        application_id,
+        &seq.to_string(),
+        action,
+        from.unwrap_or("\u{0}"),
+        to,
+        actor_id.unwrap_or("\u{0}"),
+        actor_name,
+        comment.unwrap_or("\u{0}"),
+        data.unwrap_or("\u{0}"),
+        &at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(h.finalize())
+}
+
+pub fn caller_identity(caller: Caller<'_>) -> (Option<String>, String) {
+    match caller {
+        Caller::User(a) => (Some(a.id.clone()), a.name.clone()),
+        Caller::System => (None, "system".to_string()),
+    }
+}
+
+impl Engine {
+    /// Writes the application row (only if it is still at `old_version`) and its history entry.
+    pub(super) async fn commit_change(
+        &self,
+        txn: &DatabaseTransaction,
+        old_version: Option<i32>,
+        app: &mut application::Model,
+        entry: Entry<'_>,
+        caller: Caller<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let last = history::Entity::find()
+            .filter(history::Column::ApplicationId.eq(&app.id))
+            .order_by_desc(history::Column::Seq)
+            .limit(1)
+            .one(txn)
+            .await?;
+        let seq = last.as_ref().map_or(1, |h| h.seq + 1);
+        let prev = app.head_hash.clone();
+        let (actor_id, actor_name) = caller_identity(caller);
+        let data = entry.data.map(Value::to_string);
+        let hash = entry_hash(
+            &prev,
+            &app.id,
+            seq,
+            entry.action,
+            entry.from,
+            &app.state,
+            actor_id.as_deref(),
+            &actor_name,
+            entry.comment,
+            data.as_deref(),
+            now,
+        );
+        app.head_hash = hash.clone();
+        app.updated_at = now;
+        match old_version {
+            Some(v) => {
+                app.version = v + 1;
+                let am = app.clone().into_active_model().reset_all();
+                let res = application::Entity::update_many()
+                    .set(am)
+                    .filter(application::Column::Id.eq(&app.id))
+                    .filter(application::Column::Version.eq(v))
+                    .exec(txn)
+                    .await?;
+                if res.rows_affected == 0 {
+                    return Err(AppError::Conflict(t(
+                        "申请已被他人修改，请刷新后重试",
+                        "the application was changed by someone else; reload and try again",
+                    )));
+                }
+            }
+            None => {
+                app.clone().into_active_model().reset_all().insert(txn).await?;
+            }
+        }
+        history::ActiveModel {
+            id: NotSet,
+            application_id: Set(app.id.clone()),
+            seq: Set(seq),
+            action: Set(entry.action.to_string()),
+            from_state: Set(entry.from.map(str::to_string)),
+            to_state: Set(app.state.clone()),
+            actor_id: Set(actor_id),
+            actor_name: Set(actor_name),
+            comment: Set(entry.comment.map(str::to_string)),
+            data: Set(data),
+            at: Set(now),
+            prev_hash: Set(prev),
+            hash: Set(hash),
+        }
+        .insert(txn)
+        .await?;
+        Ok(())
+    }
+
+    /// Evaluates a duration of the definition against the application's data.
+    pub(super) fn eval_duration(
+        &self,
+        spec: &DurationSpec,
+        ctx: &minijinja::Value,
+        start: DateTime<Utc>,
+    ) -> Result<Deadline, AppError> {
+        let span = match spec {
+            DurationSpec::Fixed(s) => *s,
+            DurationSpec::Days(e) | DurationSpec::WorkingDays(e) => {
+                let n = self
+                    .expr
+                    .eval_number(e, ctx)
+                    .map_err(|m| AppError::rule(t("期限无法计算", "the period cannot be computed"), vec![t(&m, &m)]))?
+                    .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+                    .ok_or_else(|| {
+                        AppError::rule(
+                            t("期限无法计算", "the period cannot be computed"),
+                            vec![t(&format!("`{e}` 不是非负整数天数"), &format!("`{e}` is not a whole, non-negative number of days"))],
+                        )
+                    })?;
+                let n = n as u32;
+                if matches!(spec, DurationSpec::Days(_)) { Span::days(i64::from(n)) } else { Span::working_days(n) }
+            }
+        };
+        Ok(span.after(start, &self.defs.calendar))
+    }
+
+    /// Sets the fields of entering `state` on the row (before it is written): visit, time, deadline.
+    pub(super) fn prepare_enter(
+        &self,
+        def: &WorkflowDefinition,
+        app: &mut application::Model,
+        state: &str,
+        ctx: &minijinja::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let st = def.state(state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state {state} vanished")))?;
+        app.state = state.to_string();
+        app.visit += 1;
+        app.state_entered_at = now;
+        app.is_final = st.is_final;
+        app.due_at = match &st.timeout {
+            Some(to) => Some(self.eval_duration(&to.after, ctx, now)?.at),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// After the row is written: cancels the old state's timers, sets the new state's, and runs
+    /// its `on_enter` effects in order.
+    pub(super) fn after_enter<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        def: &'a WorkflowDefinition,
+        app: &'a application::Model,
+        ent: &'a enterprise::Model,
+        world: &'a mut World,
+        caller: Caller<'a>,
+        now: DateTime<Utc>,
+        depth: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<(), AppError>> + Send + 'a>> {
+        Box::pin(async move {
+            timer::Entity::update_many()
+                .col_expr(timer::Column::Status, Expr::value("cancelled"))
+                .filter(timer::Column::ApplicationId.eq(&app.id))
+                .filter(timer::Column::Status.eq("pending"))
+                .filter(timer::Column::Visit.lt(app.visit))
+                .exec(txn)
+                .await?;
+            let st = def.state(&app.state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state vanished")))?;
+            if let (Some(to), Some(due)) = (&st.timeout, app.due_at) {
+                insert_timer(txn, app, "timeout", Some(&to.action), None, None, due, now).await?;
+                for r in &st.remind {
+                    let at = r.before.before(due).max(now);
+                    let target = target_name(&r.to);
+                    insert_timer(txn, app, "remind", None, Some(&r.template), Some(&target), at, now).await?;
+                }
+            }
+            let data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
+            let score = super::context::stored_score_value(app.score.as_deref());
+            for effect in &st.on_enter {
+                let ctx = self.scope(def, &data, score.clone(), ent, caller, Some(app), now).to_value(world);
+                match effect {
+                    Effect::Grant { certification: kind, valid_for } => {
+                        let until = match valid_for {
+                            Some(d) => Some(self.eval_duration(d, &ctx, now)?.at),
+                            None => None,
+                        };
+                        certification::Entity::update_many()
+                            .col_expr(certification::Column::Status, Expr::value("superseded"))
+                            .filter(certification::Column::EnterpriseId.eq(&ent.id))
+                            .filter(certification::Column::Kind.eq(kind))
+                            .filter(certification::Column::Status.eq("active"))
+                            .exec(txn)
+                            .await?;
+                        certification::ActiveModel {
+                            id: Set(uuid::Uuid::new_v4().to_string()),
+                            enterprise_id: Set(ent.id.clone()),
+                            kind: Set(kind.clone()),
+                            application_id: Set(app.id.clone()),
+                            status: Set("active".into()),
+                            granted_at: Set(now),
+                            valid_until: Set(until),
+                            revoked_at: Set(None),
+                        }
+                        .insert(txn)
+                        .await?;
+                        world.certifications.retain(|(k, _)| k != kind);
+                        world.certifications.push((kind.clone(), true));
+                    }
+                    Effect::Revoke { certification: kind } => {
+                        certification::Entity::update_many()
+                            .col_expr(certification::Column::Status, Expr::value("revoked"))
+                            .col_expr(certification::Column::RevokedAt, Expr::value(now))
+                            .filter(certification::Column::EnterpriseId.eq(&ent.id))
+                            .filter(certification::Column::Kind.eq(kind))
+                            .filter(certification::Column::Status.eq("active"))
+                            .exec(txn)
+                            .await?;
+                        for c in world.certifications.iter_mut().filter(|(k, _)| k == kind) {
+                            c.1 = false;
+                        }
+                    }
+                    Effect::Start { workflow, when, data: exprs } => {
+                        if let Some(w) = when {
+                            let go = self.expr.eval_bool(w, &ctx).map_err(|m| {
+                                AppError::rule(t("子申请条件无法计算", "the start condition cannot be computed"), vec![t(&m, &m)])
+                            })?;
+                            if !go {
+                                continue;
+                            }
+                        }
+                        if depth >= MAX_START_DEPTH {
+                            return Err(AppError::Internal(anyhow::anyhow!("start effects nest deeper than {MAX_START_DEPTH}")));
+                        }
+                        let mut child_data = Map::new();
+                        for (k, e) in exprs {
+                            let v = self.expr.eval(e, &ctx).map_err(|m| {
+                                AppError::rule(t("子申请数据无法计算", "the child application's data cannot be computed"), vec![t(&m, &m)])
+                            })?;
+                            let json = serde_json::to_value(&v).unwrap_or(Value::Null);
+                            child_data.insert(k.clone(), json);
+                        }
+                        let child_def = self
+                            .defs
+                            .catalogue
+                            .latest(workflow)
+                            .cloned()
+                            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("workflow {workflow} vanished")))?;
+                        self.create_in_txn(txn, &child_def, ent, child_data, Caller::System, Some(&app.id), world, now, depth + 1)
+                            .await?;
+                    }
+                    Effect::Notify(n) => {
+                        self.queue_mail(txn, def, app, ent, &n.to, &n.template, caller, None, now).await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Creates an application in its initial state inside `txn` (used for new applications and
+    /// for children started by `start` effects).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn create_in_txn<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        def: &'a WorkflowDefinition,
+        ent: &'a enterprise::Model,
+        data: Map<String, Value>,
+        caller: Caller<'a>,
+        parent: Option<&'a str>,
+        world: &'a mut World,
+        now: DateTime<Utc>,
+        depth: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<application::Model, AppError>> + Send + 'a>> {
+        Box::pin(async move {
+            let data = def.form().normalise(&data).map_err(|errors| AppError::Unprocessable {
+                title: t("表单数据无效", "the form data are not valid"),
+                errors,
+            })?;
+            let id = uuid::Uuid::new_v4();
+            let number = format!(
+                "{}-{}",
+                now.with_timezone(&crate::domain::calendar::china_offset()).format("%Y%m%d"),
+                &id.simple().to_string()[..8].to_ascii_uppercase()
+            );
+            let mut app = application::Model {
+                id: id.to_string(),
+                number,
+                workflow: def.key().to_string(),
+                workflow_version: i32::try_from(def.version()).unwrap_or(i32::MAX),
+                enterprise_id: ent.id.clone(),
+                district: ent.district.clone(),
+                state: String::new(),
+                is_final: false,
+                data: String::new(),
+                score: None,
+                version: 1,
+                visit: 0,
+                parent_id: parent.map(str::to_string),
+                created_by: caller_identity(caller).0,
+                state_entered_at: now,
+                due_at: None,
+                head_hash: String::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            let score = self.compute_score(def, &data, ent, world, caller, Some(&app), now);
+            app.data = Value::Object(data.clone()).to_string();
+            app.score = score.as_ref().and_then(|s| serde_json::to_string(s).ok());
+            let ctx = self.scope(def, &data, score.as_ref().map(crate::domain::scoring::Score::expression_value), ent, caller, Some(&app), now).to_value(world);
+            self.prepare_enter(def, &mut app, &def.initial().name, &ctx, now)?;
+            let comment = parent.map(|p| format!("started by application {p}"));
+            self.commit_change(
+                txn,
+                None,
+                &mut app,
+                Entry { action: "create", from: None, comment: comment.as_deref(), data: None },
+                caller,
+                now,
+            )
+            .await?;
+            self.after_enter(txn, def, &app, ent, world, caller, now, depth).await?;
+            Ok(app)
+        })
+    }
+}
+
+fn target_name(t: &crate::domain::definition::Target) -> String {
+    use crate::domain::definition::Target;
+    match t {
+        Target::Applicant => "applicant".into(),
+        Target::Assignees => "assignees".into(),
+        Target::Actor => "actor".into(),
+        Target::Role(r) => format!("role:{r}"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_timer(
+    txn: &impl ConnectionTrait,
+    app: &application::Model,
+    kind: &str,
+    action: Option<&str>,
+    template: Option<&str>,
+    target: Option<&str>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    timer::ActiveModel {
+        id: NotSet,
+        application_id: Set(app.id.clone()),
+        visit: Set(app.visit),
+        kind: Set(kind.into()),
+        action: Set(action.map(str::to_string)),
+        template: Set(template.map(str::to_string)),
+        target: Set(target.map(str::to_string)),
+        due_at: Set(due),
+        status: Set("pending".into()),
+        locked_until: Set(None),
+        attempts: Set(0),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

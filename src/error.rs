@@ -1,0 +1,175 @@
+//! The one error type of the application and its mapping to RFC 9457 problem+json.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::form::FieldError;
+use crate::domain::text::{Lang, Text};
+
+/// Everything that can go wrong in a request, with a stable status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{}", .0.en)]
+    BadRequest(Text),
+    #[error("authentication required: {}", .0.en)]
+    Unauthorized(Text),
+    #[error("{}", .0.en)]
+    Forbidden(Text),
+    #[error("not found")]
+    NotFound,
+    #[error("{}", .0.en)]
+    Conflict(Text),
+    #[error("payload too large")]
+    PayloadTooLarge(Text),
+    #[error("{}", .title.en)]
+    Unprocessable { title: Text, errors: Vec<FieldError> },
+    #[error("{}", .0.en)]
+    Locked(Text),
+    #[error("{}", .0.en)]
+    Unavailable(Text),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Builds a [`Text`] from two string slices.
+pub fn t(zh: &str, en: &str) -> Text {
+    Text { zh: zh.to_string(), en: en.to_string() }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::Unprocessable { .. } => "unprocessable",
+            AppError::Locked(_) => "locked",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// Shorthand for a 422 with one message and no field.
+    pub fn rule(title: Text, messages: Vec<Text>) -> AppError {
+        AppError::Unprocessable {
+            title,
+            errors: messages.into_iter().map(|m| FieldError { field: String::new(), message: m }).collect(),
+        }
+    }
+
+    fn title(&self) -> Text {
+        match self {
+            AppError::BadRequest(_) => t("请求无效", "Bad request"),
+            AppError::Unauthorized(_) => t("需要登录", "Unauthorized"),
+            AppError::Forbidden(_) => t("无权操作", "Forbidden"),
+            AppError::NotFound => t("未找到", "Not found"),
+            AppError::Conflict(_) => t("冲突", "Conflict"),
+            AppError::PayloadTooLarge(_) => t("内容过大", "Payload too large"),
+            AppError::Unprocessable { title, .. } => title.clone(),
+            AppError::Locked(_) => t("账户已锁定", "Account locked"),
+            AppError::Unavailable(_) => t("服务暂不可用", "Service unavailable"),
+            AppError::Internal(_) => t("服务器内部错误", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> Option<Text> {
+        match self {
+            AppError::BadRequest(d)
+            | AppError::Unauthorized(d)
+            | AppError::Forbidden(d)
+            | AppError::Conflict(d)
+            | AppError::PayloadTooLarge(d)
+            | AppError::Locked(d)
+            | AppError::Unavailable(d) => Some(d.clone()),
+            AppError::NotFound => Some(t("请求的资源不存在或您无权查看", "The resource does not exist or you may not see it")),
+            AppError::Unprocessable { .. } => None,
+            AppError::Internal(_) => Some(t("请稍后再试", "Please try again later")),
+        }
+    }
+
+    /// The problem document in a language.
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let errors = match self {
+            AppError::Unprocessable { errors, .. } => errors
+                .iter()
+                .map(|e| ProblemField { field: e.field.clone(), message: e.message.get(lang).to_string() })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let detail = self.detail().map(|d| d.get(lang).to_string()).or_else(|| {
+            let msgs: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+            Some(msgs.join("; "))
+        });
+        Problem {
+            kind: format!("/problems/{}", self.code()),
+            title: self.title().get(lang).to_string(),
+            status: self.status_code().as_u16(),
+            detail,
+            code: self.code(),
+            errors,
+        }
+    }
+}
+
+/// RFC 9457 problem details, with the fields at fault.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: Option<String>,
+    pub code: &'static str,
+    pub errors: Vec<ProblemField>,
+}
+
+/// One field at fault.
+#[derive(Debug, Serialize)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Locked(_) => StatusCode::LOCKED,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        // The language is applied by the middleware in `http::lang`, which re-renders the body;
+        // this default is Chinese, the product's first language.
+        let lang = LANG.try_with(|l| *l).unwrap_or_default();
+        HttpResponse::build(self.status_code())
+            .content_type("application/problem+json")
+            .json(self.problem(lang))
+    }
+}
+
+tokio::task_local! {
+    /// The language of the request being served, for error bodies.
+    pub static LANG: Lang;
+}
