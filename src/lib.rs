@@ -3,8 +3,16 @@
 //!
 //! # Layout (reading order)
 //! - [`domain`]: pure rules — definitions, forms, expressions, scoring, durations, calendar.
+#![recursion_limit = "256"]
+
 pub mod auth;
+pub mod bench;
+pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod http;
+pub mod scheduler;
+pub mod startup;
 pub mod storage;

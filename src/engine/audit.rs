@@ -80,3 +80,62 @@ impl Engine {
         Ok(AuditReport { ok: true, entries, applications: apps.len() as u64, first_bad: None })
     }
 }
+
+impl Engine {
+    /// Prometheus text: applications by workflow and state, timers and mail by status.
+    pub async fn metrics_text(&self) -> Result<String, AppError> {
+        use sea_orm::{FromQueryResult, QuerySelect};
+        use std::fmt::Write;
+        #[derive(FromQueryResult)]
+        struct Row {
+            a: String,
+            b: String,
+            n: i64,
+        }
+        let mut out = String::new();
+        let apps = application::Entity::find()
+            .select_only()
+            .column_as(application::Column::Workflow, "a")
+            .column_as(application::Column::State, "b")
+            .column_as(application::Column::Id.count(), "n")
+            .group_by(application::Column::Workflow)
+            .group_by(application::Column::State)
+            .into_model::<Row>()
+            .all(&self.db)
+            .await?;
+        out.push_str("# TYPE certflow_applications gauge\n");
+        for r in apps {
+            let _ = writeln!(out, "certflow_applications{{workflow=\"{}\",state=\"{}\"}} {}", r.a, r.b, r.n);
+        }
+        use crate::storage::entities::{outbox, timer};
+        let timers = timer::Entity::find()
+            .select_only()
+            .column_as(timer::Column::Kind, "a")
+            .column_as(timer::Column::Status, "b")
+            .column_as(timer::Column::Id.count(), "n")
+            .group_by(timer::Column::Kind)
+            .group_by(timer::Column::Status)
+            .into_model::<Row>()
+            .all(&self.db)
+            .await?;
+        out.push_str("# TYPE certflow_timers gauge\n");
+        for r in timers {
+            let _ = writeln!(out, "certflow_timers{{kind=\"{}\",status=\"{}\"}} {}", r.a, r.b, r.n);
+        }
+        let mail = outbox::Entity::find()
+            .select_only()
+            .column_as(outbox::Column::Template, "a")
+            .column_as(outbox::Column::Status, "b")
+            .column_as(outbox::Column::Id.count(), "n")
+            .group_by(outbox::Column::Template)
+            .group_by(outbox::Column::Status)
+            .into_model::<Row>()
+            .all(&self.db)
+            .await?;
+        out.push_str("# TYPE certflow_mail gauge\n");
+        for r in mail {
+            let _ = writeln!(out, "certflow_mail{{template=\"{}\",status=\"{}\"}} {}", r.a, r.b, r.n);
+        }
+        Ok(out)
+    }
+}

@@ -2,6 +2,7 @@
 //! exist valid. Every problem is reported as `file:line:column: message`, all of them at once.
 
 mod catalogue;
+pub mod diagram;
 pub mod raw;
 mod validate;
 

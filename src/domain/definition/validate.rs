@@ -61,7 +61,7 @@ pub fn parse_definition(file: &str, source: &str, cx: &Context<'_>) -> Result<Wo
             file: file.to_string(),
             line: loc.map_or(1, |l| l.line()),
             column: loc.map_or(1, |l| l.column()),
-            message: message.lines().next().unwrap_or("invalid YAML").to_string(),
+            message: strip_position(message.lines().next().unwrap_or("invalid YAML")),
         }]
     })?;
     let mut c = Collector { file, errors: Vec::new() };
@@ -71,6 +71,14 @@ pub fn parse_definition(file: &str, source: &str, cx: &Context<'_>) -> Result<Wo
     } else {
         c.errors.sort_by_key(|e| (e.line, e.column));
         Err(c.errors)
+    }
+}
+
+/// Drops a trailing ` at line N, column M` (the position is already in front).
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
+        _ => message.to_string(),
     }
 }
 

@@ -1,0 +1,74 @@
+//! Demo data for `serve --demo`: staff in every role, enterprises in urban and county
+//! jurisdictions, and a few applications, so a newcomer sees a living system.
+
+use crate::domain::role::Role;
+use crate::domain::uscc::Uscc;
+use crate::engine::{Engine, NewUser, RoleGrant};
+use crate::error::AppError;
+use crate::storage::entities::enterprise;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+/// The password of every demo account.
+pub const PASSWORD: &str = "demo2026pass";
+
+fn grant(role: Role, j: Option<&str>) -> RoleGrant {
+    RoleGrant { role, jurisdiction: j.map(str::to_string) }
+}
+
+async fn ensure_enterprise(engine: &Engine, body17: &str, name: &str, district: &str) -> Result<String, AppError> {
+    let uscc = Uscc::complete(body17).ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad demo code {body17}")))?;
+    if let Some(e) = enterprise::Entity::find().filter(enterprise::Column::Uscc.eq(uscc.as_str())).one(&engine.db).await? {
+        return Ok(e.id);
+    }
+    let e = enterprise::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        uscc: Set(uscc.as_str().to_string()),
+        name: Set(name.to_string()),
+        district: Set(district.to_string()),
+        profile: Set("{}".into()),
+        created_at: Set(engine.now()),
+    }
+    .insert(&engine.db)
+    .await?;
+    Ok(e.id)
+}
+
+/// Seeds the demo accounts (idempotently) and returns (login, what it is).
+pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
+    let jingkou = ensure_enterprise(engine, "91321102MA1DX0001", "镇江示例精密机械有限公司", "jingkou").await?;
+    let runzhou = ensure_enterprise(engine, "91321111MA1DX0002", "镇江示例新材料科技有限公司", "runzhou").await?;
+    let danyang = ensure_enterprise(engine, "91321181MA1DX0003", "丹阳示例光学有限公司", "danyang").await?;
+    let people: Vec<(&str, &str, Vec<RoleGrant>, Option<String>, &str)> = vec![
+        ("admin@demo.certflow.cn", "管理员", vec![grant(Role::Admin, None)], None, "admin"),
+        ("auditor@demo.certflow.cn", "审计员", vec![grant(Role::Auditor, None)], None, "auditor"),
+        ("reviewer.jingkou@demo.certflow.cn", "京口区审核员", vec![grant(Role::Reviewer, Some("jingkou"))], None, "reviewer, Jingkou district"),
+        ("reviewer.runzhou@demo.certflow.cn", "润州区审核员", vec![grant(Role::Reviewer, Some("runzhou"))], None, "reviewer, Runzhou district"),
+        ("reviewer.danyang@demo.certflow.cn", "丹阳市审核员", vec![grant(Role::Reviewer, Some("danyang"))], None, "reviewer, Danyang"),
+        ("reviewer.city@demo.certflow.cn", "市工信局审核员", vec![grant(Role::Reviewer, Some("city"))], None, "reviewer, city level"),
+        ("reviewer.province@demo.certflow.cn", "省工信厅审核员", vec![grant(Role::Reviewer, Some("province"))], None, "reviewer, province level"),
+        ("expert1@demo.certflow.cn", "专家一", vec![grant(Role::Expert, Some("province"))], None, "expert"),
+        ("expert2@demo.certflow.cn", "专家二", vec![grant(Role::Expert, Some("province"))], None, "expert"),
+        ("expert3@demo.certflow.cn", "专家三", vec![grant(Role::Expert, Some("province"))], None, "expert"),
+        ("finance@demo.certflow.cn", "财务处", vec![grant(Role::Finance, None)], None, "finance"),
+        ("inspector.jingkou@demo.certflow.cn", "京口区执法员", vec![grant(Role::Inspector, Some("jingkou"))], None, "inspector, Jingkou"),
+        ("bank@demo.certflow.cn", "合作银行", vec![grant(Role::Bank, None)], None, "bank"),
+        ("jingkou@demo.certflow.cn", "示例精密机械", vec![grant(Role::Enterprise, None)], Some(jingkou), "enterprise in Jingkou (urban)"),
+        ("runzhou@demo.certflow.cn", "示例新材料", vec![grant(Role::Enterprise, None)], Some(runzhou), "enterprise in Runzhou (urban)"),
+        ("danyang@demo.certflow.cn", "示例光学", vec![grant(Role::Enterprise, None)], Some(danyang), "enterprise in Danyang (county)"),
+    ];
+    let mut logins = Vec::new();
+    for (email, name, roles, enterprise_id, what) in people {
+        let exists = crate::storage::entities::user::Entity::find()
+            .filter(crate::storage::entities::user::Column::Email.eq(email))
+            .one(&engine.db)
+            .await?
+            .is_some();
+        if !exists {
+            engine
+                .create_user_unchecked(NewUser { email: email.into(), password: PASSWORD.into(), name: name.into(), roles, enterprise_id, lang: None })
+                .await?;
+        }
+        logins.push((email.to_string(), what.to_string()));
+    }
+    Ok(logins)
+}

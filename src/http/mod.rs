@@ -1,0 +1,70 @@
+//! HTTP: the route table, body limits and the error shape of every response.
+
+mod api;
+mod extract;
+mod openapi;
+mod workflows;
+
+use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
+
+pub use extract::{AuthUser, request_lang};
+
+use crate::error::{AppError, t};
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// THE route table: every route on one screen.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
+        .app_data(web::PathConfig::default().error_handler(|e, _| AppError::BadRequest(t("路径参数无效", &e.to_string())).into()))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::BadRequest(t("查询参数无效", &e.to_string())).into()))
+        .route("/healthz", web::get().to(api::healthz))
+        .route("/readyz", web::get().to(api::readyz))
+        .route("/metrics", web::get().to(api::metrics))
+        .service(
+            web::scope("/api")
+                .route("/openapi.json", web::get().to(openapi::openapi_json))
+                .route("/register", web::post().to(api::register))
+                .route("/auth/login", web::post().to(api::login))
+                .route("/me", web::get().to(api::me))
+                .route("/users", web::post().to(api::create_user))
+                .route("/users", web::get().to(api::list_users))
+                .route("/users/{id}", web::patch().to(api::patch_user))
+                .route("/enterprises/{id}", web::get().to(api::get_enterprise))
+                .route("/workflows", web::get().to(workflows::list_workflows))
+                .route("/workflows/{key}", web::get().to(workflows::get_workflow))
+                .route("/workflows/{key}/diagram", web::get().to(workflows::get_diagram))
+                .route("/applications", web::post().to(api::create_application))
+                .route("/applications", web::get().to(api::list_applications))
+                .route("/applications/{id}", web::get().to(api::get_application))
+                .route("/applications/{id}", web::patch().to(api::update_application))
+                .route("/applications/{id}/actions/{action}", web::post().to(api::take_action))
+                .route("/applications/{id}/attachments", web::post().to(api::upload_attachment))
+                .route("/attachments/{id}", web::get().to(api::get_attachment))
+                .route("/tasks", web::get().to(api::list_tasks))
+                .route("/certifications", web::get().to(api::list_certifications))
+                .route("/audit/verify", web::get().to(api::verify_audit)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let _ = req;
+    Err(AppError::NotFound)
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::PayloadTooLarge(t("请求内容过大", &format!("the body is larger than {JSON_LIMIT} bytes")))
+        }
+        JsonPayloadError::ContentType => AppError::BadRequest(t("请以 application/json 提交", "send the body as application/json")),
+        JsonPayloadError::Deserialize(d) if d.is_data() => AppError::Unprocessable {
+            title: t("请求字段类型或取值错误", "a field has the wrong type or value"),
+            errors: vec![crate::domain::form::FieldError { field: String::new(), message: t(&d.to_string(), &d.to_string()) }],
+        },
+        other => AppError::BadRequest(t(&format!("JSON 格式错误：{other}"), &format!("malformed JSON: {other}"))),
+    };
+    e.into()
+}

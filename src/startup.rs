@@ -1,0 +1,121 @@
+//! Building and running the application: database, migrations, definitions, keys, engine,
+//! scheduler and HTTP server. `main` and the test harness both come through here.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, Set};
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::engine::{Clock, Engine, MailSettings, load_definitions};
+use crate::error::LANG;
+use crate::http::{configure, request_lang};
+use crate::storage::entities::kv_setting;
+
+/// Connects to the database and brings its schema up to date.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false);
+    if url.starts_with("postgres") {
+        opts.max_connections(16);
+    }
+    let db = Database::connect(opts).await.with_context(|| format!("connecting to {}", redact(url)))?;
+    Migrator::up(&db, None).await.context("running migrations")?;
+    Ok(db)
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// The token secret: from the settings, or generated once and kept in the database so that
+/// every instance sharing it signs alike.
+async fn jwt_secret(db: &DatabaseConnection, configured: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = configured {
+        return Ok(s.as_bytes().to_vec());
+    }
+    if let Some(row) = kv_setting::Entity::find_by_id("jwt_secret").one(db).await? {
+        return Ok(row.value.into_bytes());
+    }
+    let secret: [u8; 32] = rand::random();
+    let value = hex::encode(secret);
+    let inserted = kv_setting::ActiveModel { key: Set("jwt_secret".into()), value: Set(value.clone()) }.insert(db).await;
+    if inserted.is_err() {
+        // Another instance won the race: use its secret.
+        if let Some(row) = kv_setting::Entity::find_by_id("jwt_secret").one(db).await? {
+            return Ok(row.value.into_bytes());
+        }
+    }
+    Ok(value.into_bytes())
+}
+
+/// Loads everything the engine needs; the definitions must be valid.
+pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
+    let defs = load_definitions(&settings.workflows, &settings.templates).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the workflow definitions are invalid:\n{}", lines.join("\n"))
+    })?;
+    for w in &defs.warnings {
+        tracing::warn!("{w}");
+    }
+    let db = connect(&settings.database_url).await?;
+    let jwt = JwtKeys::new(&jwt_secret(&db, settings.jwt_secret.as_deref()).await?);
+    jwt.self_test().context("the token signer does not work")?;
+    let mail = MailSettings { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), dir: settings.mail_dir.clone(), max_attempts: 5 };
+    let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
+    let engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
+    if let Some((email, password)) = &settings.admin {
+        if engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))? {
+            tracing::info!(%email, "created the bootstrap admin");
+        }
+    }
+    Ok(engine)
+}
+
+/// A built application, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub engine: Engine,
+    _scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let engine = build_engine(&settings, clock).await?;
+        let scheduler = if settings.run_scheduler { Some(crate::scheduler::start(engine.clone(), settings.tick).await?) } else { None };
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(engine.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .wrap_fn(|req, srv| {
+                    let lang = request_lang(req.request());
+                    let fut = srv.call(req);
+                    LANG.scope(lang, fut)
+                })
+                .configure(configure)
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server, engine, _scheduler: scheduler })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
