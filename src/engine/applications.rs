@@ -267,6 +267,15 @@ impl Engine {
         if_match: Option<i32>,
     ) -> Result<ApplicationView, AppError> {
         let app = match caller {
+            // Staff learn that they may not act (403); an enterprise's users never learn that
+            // another enterprise's application exists (404).
+            Caller::User(actor) if !actor.has_role(crate::domain::role::Role::Enterprise) => {
+                let app = self.find_app(&self.db, id).await?;
+                if !actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
+                    return Err(AppError::Forbidden(t("该申请不在您的辖区内", "the application is outside your jurisdiction")));
+                }
+                app
+            }
             Caller::User(actor) => self.visible_app(actor, id).await?,
             Caller::System => self.find_app(&self.db, id).await?,
         };

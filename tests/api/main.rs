@@ -1,0 +1,12 @@
+//! Integration tests through HTTP, each on a fresh database: SQLite always, PostgreSQL when
+//! `CERTFLOW_TEST_POSTGRES_URL` is set (otherwise those runs are listed as ignored).
+
+mod helpers;
+
+mod access;
+mod accounts;
+mod attachments;
+mod audit;
+mod errors;
+mod lifecycle;
+mod panel_and_timers;
