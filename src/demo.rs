@@ -8,6 +8,9 @@ use crate::error::AppError;
 use crate::storage::entities::enterprise;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+/// (login, name, roles, enterprise, what the account is for).
+type Person<'a> = (&'a str, &'a str, Vec<RoleGrant>, Option<String>, &'a str);
+
 /// The password of every demo account.
 pub const PASSWORD: &str = "demo2026pass";
 
@@ -38,7 +41,7 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
     let jingkou = ensure_enterprise(engine, "91321102MA1DX0001", "镇江示例精密机械有限公司", "jingkou").await?;
     let runzhou = ensure_enterprise(engine, "91321111MA1DX0002", "镇江示例新材料科技有限公司", "runzhou").await?;
     let danyang = ensure_enterprise(engine, "91321181MA1DX0003", "丹阳示例光学有限公司", "danyang").await?;
-    let people: Vec<(&str, &str, Vec<RoleGrant>, Option<String>, &str)> = vec![
+    let people: Vec<Person> = vec![
         ("admin@demo.certflow.cn", "管理员", vec![grant(Role::Admin, None)], None, "admin"),
         ("auditor@demo.certflow.cn", "审计员", vec![grant(Role::Auditor, None)], None, "auditor"),
         ("reviewer.jingkou@demo.certflow.cn", "京口区审核员", vec![grant(Role::Reviewer, Some("jingkou"))], None, "reviewer, Jingkou district"),

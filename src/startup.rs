@@ -73,11 +73,10 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
     let mail = MailSettings { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), dir: settings.mail_dir.clone(), max_attempts: 5 };
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
     let engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
-    if let Some((email, password)) = &settings.admin {
-        if engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))? {
+    if let Some((email, password)) = &settings.admin
+        && engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))? {
             tracing::info!(%email, "created the bootstrap admin");
         }
-    }
     Ok(engine)
 }
 

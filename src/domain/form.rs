@@ -179,11 +179,10 @@ impl Field {
         match &self.kind {
             FieldKind::Text | FieldKind::Textarea => {
                 let s = value.as_str().ok_or_else(|| self.error("必须是文本", "must be text"))?;
-                if let Some(re) = &self.pattern {
-                    if !re.is_match(s) {
+                if let Some(re) = &self.pattern
+                    && !re.is_match(s) {
                         return Err(self.error("格式不正确", "is not in the expected format"));
                     }
-                }
                 let len = Decimal::from(s.chars().count());
                 self.check_number_bounds(len, "字数", "length")?;
                 Ok(Value::String(s.to_string()))
@@ -216,16 +215,14 @@ impl Field {
                 let s = value.as_str().unwrap_or_default();
                 let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map_err(|_| self.error("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"))?;
-                if let Some(Bound::Date(min)) = &self.min {
-                    if d < *min {
+                if let Some(Bound::Date(min)) = &self.min
+                    && d < *min {
                         return Err(self.error(&format!("不得早于 {min}"), &format!("must not be before {min}")));
                     }
-                }
-                if let Some(Bound::Date(max)) = &self.max {
-                    if d > *max {
+                if let Some(Bound::Date(max)) = &self.max
+                    && d > *max {
                         return Err(self.error(&format!("不得晚于 {max}"), &format!("must not be after {max}")));
                     }
-                }
                 Ok(Value::String(d.to_string()))
             }
             FieldKind::Boolean => match value {
@@ -255,16 +252,14 @@ impl Field {
 
     fn check_number_bounds(&self, n: Decimal, zh_what: &str, en_what: &str) -> Result<(), FieldError> {
         let en_what = if en_what.is_empty() { String::new() } else { format!("{en_what} ") };
-        if let Some(Bound::Number(min)) = &self.min {
-            if n < *min {
+        if let Some(Bound::Number(min)) = &self.min
+            && n < *min {
                 return Err(self.error(&format!("{zh_what}不得小于 {min}"), &format!("{en_what}must be at least {min}")));
             }
-        }
-        if let Some(Bound::Number(max)) = &self.max {
-            if n > *max {
+        if let Some(Bound::Number(max)) = &self.max
+            && n > *max {
                 return Err(self.error(&format!("{zh_what}不得大于 {max}"), &format!("{en_what}must be at most {max}")));
             }
-        }
         Ok(())
     }
 

@@ -20,9 +20,27 @@ pub enum Lang {
 
 impl Lang {
     /// Picks a language from an `Accept-Language`-style tag; anything not English is Chinese.
+    /// Weights (`q=`) are honoured: `en;q=0.1, zh-CN` is Chinese.
     pub fn from_tag(tag: &str) -> Lang {
-        let first = tag.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
-        if first.starts_with("en") { Lang::En } else { Lang::Zh }
+        let mut best = (Lang::Zh, -1.0_f64);
+        for part in tag.split(',') {
+            let mut pieces = part.split(';');
+            let name = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f64>().ok()))
+                .unwrap_or(1.0);
+            let lang = if name.starts_with("en") {
+                Lang::En
+            } else if name.starts_with("zh") || name == "*" {
+                Lang::Zh
+            } else {
+                continue;
+            };
+            if q > best.1 {
+                best = (lang, q);
+            }
+        }
+        best.0
     }
 
     /// The tag used in template file names and user preferences.
@@ -41,5 +59,20 @@ impl Text {
             Lang::Zh => &self.zh,
             Lang::En => &self.en,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn the_highest_weighted_known_language_wins() {
+        assert_eq!(Lang::from_tag("en"), Lang::En);
+        assert_eq!(Lang::from_tag("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_tag("en;q=0.1, zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("fr, en;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::Zh);
+        assert_eq!(Lang::from_tag("fr"), Lang::Zh);
     }
 }

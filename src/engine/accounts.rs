@@ -175,6 +175,7 @@ impl Engine {
         })
     }
 
+    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
     async fn insert_user(
         &self,
         conn: &impl ConnectionTrait,
@@ -364,11 +365,10 @@ impl Engine {
         if nu.name.trim().is_empty() {
             errors.push(field("name", "请填写姓名", "the name is required"));
         }
-        if let Some(e) = &nu.enterprise_id {
-            if enterprise::Entity::find_by_id(e).one(&self.db).await?.is_none() {
+        if let Some(e) = &nu.enterprise_id
+            && enterprise::Entity::find_by_id(e).one(&self.db).await?.is_none() {
                 errors.push(field("enterprise_id", "企业不存在", "no such enterprise"));
             }
-        }
         self.check_roles(&nu.roles, nu.enterprise_id.as_deref(), &mut errors);
         if !errors.is_empty() {
             return Err(invalid(errors));
@@ -396,11 +396,10 @@ impl Engine {
         Self::require_admin(actor)?;
         let u = user::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)?;
         let mut errors = Vec::new();
-        if let Some(pw) = &p.password {
-            if let Err(e) = check_password_policy(pw) {
+        if let Some(pw) = &p.password
+            && let Err(e) = check_password_policy(pw) {
                 errors.push(field("password", "密码至少 8 位，且包含字母和数字", e));
             }
-        }
         if let Some(r) = &p.roles {
             self.check_roles(r, u.enterprise_id.as_deref(), &mut errors);
         }

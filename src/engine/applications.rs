@@ -258,7 +258,38 @@ impl Engine {
     }
 
     /// `POST /api/applications/{id}/actions/{action}` for a user, or a timeout for the system.
+    ///
+    /// Panel votes without `If-Match` are retried when another vote landed in between: voters
+    /// do not race each other, they only add up.
     pub async fn take_action(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+    ) -> Result<ApplicationView, AppError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.take_action_once_attempt(caller, id, action_name, req.clone(), if_match).await {
+                Err(AppError::Conflict(m)) if if_match.is_none() && attempt < 4 => {
+                    let app = self.find_app(&self.db, id).await?;
+                    let is_vote = self
+                        .def_of(&app)
+                        .ok()
+                        .and_then(|d| d.state(&app.state).and_then(|s| s.actions.get(action_name)).map(|a| a.quorum.is_some()))
+                        .unwrap_or(false);
+                    if !is_vote {
+                        return Err(AppError::Conflict(m));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn take_action_once_attempt(
         &self,
         caller: Caller<'_>,
         id: &str,
@@ -686,6 +717,7 @@ impl Engine {
 
     /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
     /// first response and changes nothing; the same key with another body is refused.
+    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
     pub async fn take_action_once(
         &self,
         actor: &Actor,

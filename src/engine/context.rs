@@ -60,6 +60,7 @@ impl Engine {
     }
 
     /// Builds the expression scope for an application's data.
+    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
     pub fn scope(
         &self,
         def: &WorkflowDefinition,
@@ -94,6 +95,7 @@ impl Engine {
     }
 
     /// Computes the score of `data`, if the workflow has a scoring table.
+    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
     pub fn compute_score(
         &self,
         def: &WorkflowDefinition,

@@ -88,6 +88,9 @@ impl Mailer {
     }
 }
 
+/// Which jurisdictions of a role a recipient list takes.
+type JurisdictionFilter = Box<dyn Fn(Option<&str>) -> bool + Send>;
+
 fn lang_of(tag: &str) -> Lang {
     Lang::from_tag(tag)
 }
@@ -102,7 +105,7 @@ impl Engine {
         target: &Target,
         caller: Caller<'_>,
     ) -> Result<Vec<user::Model>, AppError> {
-        let by_role = |role: Role, pick: Box<dyn Fn(Option<&str>) -> bool + Send>| async move {
+        let by_role = |role: Role, pick: JurisdictionFilter| async move {
             let grants = user_role::Entity::find().filter(user_role::Column::Role.eq(role.as_str())).all(conn).await?;
             let ids: Vec<String> = grants.into_iter().filter(|g| pick(g.jurisdiction.as_deref())).map(|g| g.user_id).collect();
             Ok::<_, AppError>(user::Entity::find().filter(user::Column::Id.is_in(ids)).filter(user::Column::Active.eq(true)).all(conn).await?)

@@ -40,6 +40,9 @@ impl Engine {
             .filter(timer::Column::Id.in_subquery(sub))
             .exec_with_returning(&self.db)
             .await?;
+        let mut claimed = claimed;
+        // RETURNING gives storage order; fire in due order so a reminder precedes its deadline.
+        claimed.sort_by_key(|t| (t.due_at, t.id));
         Ok(claimed)
     }
 
@@ -95,6 +98,9 @@ impl Engine {
                 self.take_action(Caller::System, &app.id, &action, ActionRequest::default(), Some(app.version)).await?;
                 Ok(true)
             }
+            // A reminder found only after its deadline passed (the server was down) has nothing
+            // left to remind of: the timeout decides now.
+            "remind" if app.due_at.is_some_and(|d| d <= self.now()) => Ok(false),
             "remind" => {
                 let def = self.def_of(&app)?;
                 let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;

@@ -204,6 +204,7 @@ impl Engine {
 
     /// After the row is written: cancels the old state's timers, sets the new state's, and runs
     /// its `on_enter` effects in order.
+    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
     pub(super) fn after_enter<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,

@@ -133,17 +133,24 @@ pub async fn take_action(
     user: AuthUser,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: Option<web::Json<ActionRequest>>,
-) -> Result<HttpResponse, AppError> {
+    body: Result<web::Json<ActionRequest>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
     let (id, action) = path.into_inner();
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    // No body at all is an empty request; a body that does not parse is refused (400/413/422).
+    let sent_body = req.headers().get(header::CONTENT_LENGTH).is_some_and(|l| l.as_bytes() != b"0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let body = match body {
+        Ok(b) => b.into_inner(),
+        Err(e) if sent_body => return Err(e),
+        Err(_) => ActionRequest::default(),
+    };
     let version = if_match(&req)?;
     let key = req.headers().get("Idempotency-Key").and_then(|h| h.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
     if let Some(key) = key {
         let fingerprint = json!({"id": id, "action": action, "comment": body.comment, "data": body.data, "if_match": version});
         let hash = hex::encode(Sha256::digest(fingerprint.to_string().as_bytes()));
         let view = engine.take_action_once(&user.0, &id, &action, body, version, key, &hash).await?;
-        return Ok(HttpResponse::Ok().json(view));
+        return Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view["version"]))).json(view));
     }
     let view = engine.take_action(Caller::User(&user.0), &id, &action, body, version).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view.version))).json(view))

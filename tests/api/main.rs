@@ -7,6 +7,8 @@ mod access;
 mod accounts;
 mod attachments;
 mod audit;
+mod concurrency;
 mod errors;
 mod lifecycle;
 mod panel_and_timers;
+mod versions;
