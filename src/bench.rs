@@ -99,12 +99,30 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-async fn user(engine: &Engine, email: &str, roles: Vec<RoleGrant>, enterprise_id: Option<String>) -> anyhow::Result<Actor> {
+async fn user(
+    engine: &Engine,
+    email: &str,
+    roles: Vec<RoleGrant>,
+    enterprise_id: Option<String>,
+) -> anyhow::Result<Actor> {
     let u = engine
-        .create_user_unchecked(NewUser { email: email.into(), password: "bench2026pass".into(), name: email.into(), roles, enterprise_id, lang: None })
+        .create_user_unchecked(NewUser {
+            email: email.into(),
+            password: "bench2026pass".into(),
+            name: email.into(),
+            roles,
+            enterprise_id,
+            lang: None,
+        })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Actor { id: u.id, name: u.name, email: u.email, enterprise_id: u.enterprise_id, roles: u.roles.into_iter().map(|g| (g.role, g.jurisdiction)).collect() })
+    Ok(Actor {
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        enterprise_id: u.enterprise_id,
+        roles: u.roles.into_iter().map(|g| (g.role, g.jurisdiction)).collect(),
+    })
 }
 
 async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
@@ -124,10 +142,24 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
         .await?
         .id
     };
-    let applicant = user(engine, "applicant@bench.cn", vec![RoleGrant { role: Role::Enterprise, jurisdiction: None }], Some(ent_id)).await?;
+    let applicant = user(
+        engine,
+        "applicant@bench.cn",
+        vec![RoleGrant { role: Role::Enterprise, jurisdiction: None }],
+        Some(ent_id),
+    )
+    .await?;
     let mut reviewers = Vec::new();
     for j in ["jingkou", "city", "province"] {
-        reviewers.push(user(engine, &format!("{j}@bench.cn"), vec![RoleGrant { role: Role::Reviewer, jurisdiction: Some(j.into()) }], None).await?);
+        reviewers.push(
+            user(
+                engine,
+                &format!("{j}@bench.cn"),
+                vec![RoleGrant { role: Role::Reviewer, jurisdiction: Some(j.into()) }],
+                None,
+            )
+            .await?,
+        );
     }
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let mut samples = Vec::with_capacity(n * 5);
@@ -139,11 +171,17 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
         let view = engine.create_application(&applicant, "bench", None, data).await.map_err(err)?;
         samples.push(t.elapsed());
         let t = Instant::now();
-        engine.take_action(Caller::User(&applicant), &view.id, "submit", ActionRequest::default(), None).await.map_err(err)?;
+        engine
+            .take_action(Caller::User(&applicant), &view.id, "submit", ActionRequest::default(), None)
+            .await
+            .map_err(err)?;
         samples.push(t.elapsed());
         for r in &reviewers {
             let t = Instant::now();
-            engine.take_action(Caller::User(r), &view.id, "approve", ActionRequest::default(), None).await.map_err(err)?;
+            engine
+                .take_action(Caller::User(r), &view.id, "approve", ActionRequest::default(), None)
+                .await
+                .map_err(err)?;
             samples.push(t.elapsed());
         }
     }
@@ -155,17 +193,27 @@ async fn baseline(engine: &Engine, count: usize) -> anyhow::Result<Duration> {
     let db = &engine.db;
     let backend = db.get_database_backend();
     db.execute_unprepared("CREATE TABLE bench_rows (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)").await?;
-    db.execute_unprepared("CREATE TABLE bench_log (id BIGINT PRIMARY KEY, row_id BIGINT NOT NULL, at TEXT NOT NULL)").await?;
+    db.execute_unprepared("CREATE TABLE bench_log (id BIGINT PRIMARY KEY, row_id BIGINT NOT NULL, at TEXT NOT NULL)")
+        .await?;
     let rows = 200_i64;
     for i in 0..rows {
-        db.execute_raw(Statement::from_sql_and_values(backend, ph(backend, "INSERT INTO bench_rows (id, v) VALUES (?, 0)"), [i.into()])).await?;
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            ph(backend, "INSERT INTO bench_rows (id, v) VALUES (?, 0)"),
+            [i.into()],
+        ))
+        .await?;
     }
     let start = Instant::now();
     for i in 0..count {
         let i = i as i64;
         let txn = db.begin().await?;
-        txn.execute_raw(Statement::from_sql_and_values(backend, ph(backend, "UPDATE bench_rows SET v = v + 1 WHERE id = ?"), [(i % rows).into()]))
-            .await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            ph(backend, "UPDATE bench_rows SET v = v + 1 WHERE id = ?"),
+            [(i % rows).into()],
+        ))
+        .await?;
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
             ph(backend, "INSERT INTO bench_log (id, row_id, at) VALUES (?, ?, ?)"),
@@ -228,11 +276,20 @@ fn report(name: &str, f: &Figures) {
     println!("== {name}");
     println!("  lifecycles            {:>10}", f.lifecycles);
     println!("  lifecycles/s          {:>10.1}", f.lifecycles as f64 / secs);
-    println!("  transitions/s         {:>10.1}   (create, submit, 3 approvals; history, timers, certification)", engine_tps);
+    println!(
+        "  transitions/s         {:>10.1}   (create, submit, 3 approvals; history, timers, certification)",
+        engine_tps
+    );
     println!("  transition p50        {:>10.2} ms", percentile(&f.samples, 0.50).as_secs_f64() * 1000.0);
     println!("  transition p99        {:>10.2} ms", percentile(&f.samples, 0.99).as_secs_f64() * 1000.0);
-    println!("  baseline tx/s         {:>10.1}   ({} bare transactions: update 1 row + insert 1 history row)", base_tps, f.baseline_tx);
-    println!("  ratio engine/baseline {:>10.3}   (engine transitions/s ÷ baseline transactions/s)", engine_tps / base_tps);
+    println!(
+        "  baseline tx/s         {:>10.1}   ({} bare transactions: update 1 row + insert 1 history row)",
+        base_tps, f.baseline_tx
+    );
+    println!(
+        "  ratio engine/baseline {:>10.3}   (engine transitions/s ÷ baseline transactions/s)",
+        engine_tps / base_tps
+    );
 }
 
 /// Runs the benchmark on SQLite and, when given, PostgreSQL.
@@ -240,9 +297,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("certflow-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("bench.yaml"), WORKFLOW)?;
-    std::fs::copy("workflows/jurisdictions.yaml", dir.join("jurisdictions.yaml"))
-        .map_err(|e| anyhow::anyhow!("run the benchmark from the project folder (workflows/jurisdictions.yaml: {e})"))?;
-    println!("certflow bench: {} lifecycles per backend ({} build)", args.n, if cfg!(debug_assertions) { "debug" } else { "release" });
+    std::fs::copy("workflows/jurisdictions.yaml", dir.join("jurisdictions.yaml")).map_err(|e| {
+        anyhow::anyhow!("run the benchmark from the project folder (workflows/jurisdictions.yaml: {e})")
+    })?;
+    println!(
+        "certflow bench: {} lifecycles per backend ({} build)",
+        args.n,
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
     let f = measure(&sqlite_url, &dir, &args.templates, args.n).await?;
     report("SQLite (file)", &f);

@@ -20,7 +20,9 @@ fn grant(role: Role, j: Option<&str>) -> RoleGrant {
 
 async fn ensure_enterprise(engine: &Engine, body17: &str, name: &str, district: &str) -> Result<String, AppError> {
     let uscc = Uscc::complete(body17).ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad demo code {body17}")))?;
-    if let Some(e) = enterprise::Entity::find().filter(enterprise::Column::Uscc.eq(uscc.as_str())).one(&engine.db).await? {
+    if let Some(e) =
+        enterprise::Entity::find().filter(enterprise::Column::Uscc.eq(uscc.as_str())).one(&engine.db).await?
+    {
         return Ok(e.id);
     }
     let e = enterprise::ActiveModel {
@@ -44,20 +46,74 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
     let people: Vec<Person> = vec![
         ("admin@demo.certflow.cn", "管理员", vec![grant(Role::Admin, None)], None, "admin"),
         ("auditor@demo.certflow.cn", "审计员", vec![grant(Role::Auditor, None)], None, "auditor"),
-        ("reviewer.jingkou@demo.certflow.cn", "京口区审核员", vec![grant(Role::Reviewer, Some("jingkou"))], None, "reviewer, Jingkou district"),
-        ("reviewer.runzhou@demo.certflow.cn", "润州区审核员", vec![grant(Role::Reviewer, Some("runzhou"))], None, "reviewer, Runzhou district"),
-        ("reviewer.danyang@demo.certflow.cn", "丹阳市审核员", vec![grant(Role::Reviewer, Some("danyang"))], None, "reviewer, Danyang"),
-        ("reviewer.city@demo.certflow.cn", "市工信局审核员", vec![grant(Role::Reviewer, Some("city"))], None, "reviewer, city level"),
-        ("reviewer.province@demo.certflow.cn", "省工信厅审核员", vec![grant(Role::Reviewer, Some("province"))], None, "reviewer, province level"),
+        (
+            "reviewer.jingkou@demo.certflow.cn",
+            "京口区审核员",
+            vec![grant(Role::Reviewer, Some("jingkou"))],
+            None,
+            "reviewer, Jingkou district",
+        ),
+        (
+            "reviewer.runzhou@demo.certflow.cn",
+            "润州区审核员",
+            vec![grant(Role::Reviewer, Some("runzhou"))],
+            None,
+            "reviewer, Runzhou district",
+        ),
+        (
+            "reviewer.danyang@demo.certflow.cn",
+            "丹阳市审核员",
+            vec![grant(Role::Reviewer, Some("danyang"))],
+            None,
+            "reviewer, Danyang",
+        ),
+        (
+            "reviewer.city@demo.certflow.cn",
+            "市工信局审核员",
+            vec![grant(Role::Reviewer, Some("city"))],
+            None,
+            "reviewer, city level",
+        ),
+        (
+            "reviewer.province@demo.certflow.cn",
+            "省工信厅审核员",
+            vec![grant(Role::Reviewer, Some("province"))],
+            None,
+            "reviewer, province level",
+        ),
         ("expert1@demo.certflow.cn", "专家一", vec![grant(Role::Expert, Some("province"))], None, "expert"),
         ("expert2@demo.certflow.cn", "专家二", vec![grant(Role::Expert, Some("province"))], None, "expert"),
         ("expert3@demo.certflow.cn", "专家三", vec![grant(Role::Expert, Some("province"))], None, "expert"),
         ("finance@demo.certflow.cn", "财务处", vec![grant(Role::Finance, None)], None, "finance"),
-        ("inspector.jingkou@demo.certflow.cn", "京口区执法员", vec![grant(Role::Inspector, Some("jingkou"))], None, "inspector, Jingkou"),
+        (
+            "inspector.jingkou@demo.certflow.cn",
+            "京口区执法员",
+            vec![grant(Role::Inspector, Some("jingkou"))],
+            None,
+            "inspector, Jingkou",
+        ),
         ("bank@demo.certflow.cn", "合作银行", vec![grant(Role::Bank, None)], None, "bank"),
-        ("jingkou@demo.certflow.cn", "示例精密机械", vec![grant(Role::Enterprise, None)], Some(jingkou), "enterprise in Jingkou (urban)"),
-        ("runzhou@demo.certflow.cn", "示例新材料", vec![grant(Role::Enterprise, None)], Some(runzhou), "enterprise in Runzhou (urban)"),
-        ("danyang@demo.certflow.cn", "示例光学", vec![grant(Role::Enterprise, None)], Some(danyang), "enterprise in Danyang (county)"),
+        (
+            "jingkou@demo.certflow.cn",
+            "示例精密机械",
+            vec![grant(Role::Enterprise, None)],
+            Some(jingkou),
+            "enterprise in Jingkou (urban)",
+        ),
+        (
+            "runzhou@demo.certflow.cn",
+            "示例新材料",
+            vec![grant(Role::Enterprise, None)],
+            Some(runzhou),
+            "enterprise in Runzhou (urban)",
+        ),
+        (
+            "danyang@demo.certflow.cn",
+            "示例光学",
+            vec![grant(Role::Enterprise, None)],
+            Some(danyang),
+            "enterprise in Danyang (county)",
+        ),
     ];
     let mut logins = Vec::new();
     for (email, name, roles, enterprise_id, what) in people {
@@ -68,7 +124,14 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
             .is_some();
         if !exists {
             engine
-                .create_user_unchecked(NewUser { email: email.into(), password: PASSWORD.into(), name: name.into(), roles, enterprise_id, lang: None })
+                .create_user_unchecked(NewUser {
+                    email: email.into(),
+                    password: PASSWORD.into(),
+                    name: name.into(),
+                    roles,
+                    enterprise_id,
+                    lang: None,
+                })
                 .await?;
         }
         logins.push((email.to_string(), what.to_string()));

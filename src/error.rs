@@ -91,7 +91,9 @@ impl AppError {
             | AppError::PayloadTooLarge(d)
             | AppError::Locked(d)
             | AppError::Unavailable(d) => Some(d.clone()),
-            AppError::NotFound => Some(t("请求的资源不存在或您无权查看", "The resource does not exist or you may not see it")),
+            AppError::NotFound => {
+                Some(t("请求的资源不存在或您无权查看", "The resource does not exist or you may not see it"))
+            }
             AppError::Unprocessable { .. } => None,
             AppError::Internal(_) => Some(t("请稍后再试", "Please try again later")),
         }
@@ -163,9 +165,7 @@ impl ResponseError for AppError {
         // The language is applied by the middleware in `http::lang`, which re-renders the body;
         // this default is Chinese, the product's first language.
         let lang = LANG.try_with(|l| *l).unwrap_or_default();
-        HttpResponse::build(self.status_code())
-            .content_type("application/problem+json")
-            .json(self.problem(lang))
+        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self.problem(lang))
     }
 }
 

@@ -100,7 +100,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let app = Application::build(s.clone(), Arc::new(SystemClock)).await?;
             if demo {
-                let logins = certflow::demo::seed(&app.engine).await.map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
+                let logins =
+                    certflow::demo::seed(&app.engine).await.map_err(|e| anyhow::anyhow!("seeding demo data: {e}"))?;
                 println!("Demo logins (password for all: {}):", certflow::demo::PASSWORD);
                 for (email, what) in logins {
                     println!("  {email:<32} {what}");
@@ -139,9 +140,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Graph { key, format, en } => {
             let s = settings()?;
-            let defs = load_definitions(&s.workflows, &s.templates).map_err(|e| {
-                anyhow::anyhow!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
-            })?;
+            let defs = load_definitions(&s.workflows, &s.templates)
+                .map_err(|e| anyhow::anyhow!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
             let def = defs.catalogue.latest(&key).ok_or_else(|| anyhow::anyhow!("no workflow `{key}`"))?;
             let lang = if en { Lang::En } else { Lang::Zh };
             print!("{}", if format == "mermaid" { diagram::mermaid(def, lang) } else { diagram::svg(def, lang) });
@@ -158,7 +158,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 grants.push(RoleGrant { role, jurisdiction: j });
             }
             let u = engine
-                .create_user_unchecked(NewUser { email, password, name, roles: grants, enterprise_id: enterprise, lang: None })
+                .create_user_unchecked(NewUser {
+                    email,
+                    password,
+                    name,
+                    roles: grants,
+                    enterprise_id: enterprise,
+                    lang: None,
+                })
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", serde_json::to_string(&e.problem(Lang::En)).unwrap_or_default()))?;
             println!("created user {} ({})", u.email, u.id);

@@ -11,11 +11,7 @@ use crate::engine::Engine;
 /// A six-field cron expression for a period (seconds resolution).
 pub fn cron_for(tick: Duration) -> String {
     let secs = tick.as_secs().max(1);
-    if secs < 60 {
-        format!("*/{secs} * * * * *")
-    } else {
-        format!("0 */{} * * * *", (secs / 60).min(59))
-    }
+    if secs < 60 { format!("*/{secs} * * * * *") } else { format!("0 */{} * * * *", (secs / 60).min(59)) }
 }
 
 /// Starts the jobs. Order inside a tick: timers first (they may queue mail), then mail.

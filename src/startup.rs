@@ -48,7 +48,8 @@ async fn jwt_secret(db: &DatabaseConnection, configured: Option<&str>) -> anyhow
     }
     let secret: [u8; 32] = rand::random();
     let value = hex::encode(secret);
-    let inserted = kv_setting::ActiveModel { key: Set("jwt_secret".into()), value: Set(value.clone()) }.insert(db).await;
+    let inserted =
+        kv_setting::ActiveModel { key: Set("jwt_secret".into()), value: Set(value.clone()) }.insert(db).await;
     if inserted.is_err() {
         // Another instance won the race: use its secret.
         if let Some(row) = kv_setting::Entity::find_by_id("jwt_secret").one(db).await? {
@@ -70,13 +71,19 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
     let db = connect(&settings.database_url).await?;
     let jwt = JwtKeys::new(&jwt_secret(&db, settings.jwt_secret.as_deref()).await?);
     jwt.self_test().context("the token signer does not work")?;
-    let mail = MailSettings { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), dir: settings.mail_dir.clone(), max_attempts: 5 };
+    let mail = MailSettings {
+        smtp_url: settings.smtp_url.clone(),
+        from: settings.mail_from.clone(),
+        dir: settings.mail_dir.clone(),
+        max_attempts: 5,
+    };
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
     let engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
     if let Some((email, password)) = &settings.admin
-        && engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))? {
-            tracing::info!(%email, "created the bootstrap admin");
-        }
+        && engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))?
+    {
+        tracing::info!(%email, "created the bootstrap admin");
+    }
     Ok(engine)
 }
 
@@ -91,7 +98,11 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let engine = build_engine(&settings, clock).await?;
-        let scheduler = if settings.run_scheduler { Some(crate::scheduler::start(engine.clone(), settings.tick).await?) } else { None };
+        let scheduler = if settings.run_scheduler {
+            Some(crate::scheduler::start(engine.clone(), settings.tick).await?)
+        } else {
+            None
+        };
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());

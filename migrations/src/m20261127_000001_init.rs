@@ -293,14 +293,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "idx_user_roles_user_id",
-                UserRoles::Table,
-                [UserRoles::UserId],
-                false,
-            ))
-            .await?;
+        manager.create_index(index("idx_user_roles_user_id", UserRoles::Table, [UserRoles::UserId], false)).await?;
 
         manager
             .create_table(
@@ -345,20 +338,10 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         manager
-            .create_index(index(
-                "idx_applications_due_at",
-                Applications::Table,
-                [Applications::DueAt],
-                false,
-            ))
+            .create_index(index("idx_applications_due_at", Applications::Table, [Applications::DueAt], false))
             .await?;
         manager
-            .create_index(index(
-                "idx_applications_parent_id",
-                Applications::Table,
-                [Applications::ParentId],
-                false,
-            ))
+            .create_index(index("idx_applications_parent_id", Applications::Table, [Applications::ParentId], false))
             .await?;
 
         manager
@@ -432,21 +415,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index(
-                "idx_timers_status_due_at",
-                Timers::Table,
-                [Timers::Status, Timers::DueAt],
-                false,
-            ))
+            .create_index(index("idx_timers_status_due_at", Timers::Table, [Timers::Status, Timers::DueAt], false))
             .await?;
-        manager
-            .create_index(index(
-                "idx_timers_application_id",
-                Timers::Table,
-                [Timers::ApplicationId],
-                false,
-            ))
-            .await?;
+        manager.create_index(index("idx_timers_application_id", Timers::Table, [Timers::ApplicationId], false)).await?;
 
         manager
             .create_table(
@@ -581,9 +552,7 @@ impl MigrationTrait for Migration {
             Enterprises::Table.into_iden(),
         ];
         for table in tables {
-            manager
-                .drop_table(Table::drop().table(table).take())
-                .await?;
+            manager.drop_table(Table::drop().table(table).take()).await?;
         }
         Ok(())
     }

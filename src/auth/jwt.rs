@@ -54,9 +54,7 @@ pub struct JwtKeys {
 impl fmt::Debug for JwtKeys {
     /// Never prints the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtKeys")
-            .field("algorithm", &Algorithm::HS256)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtKeys").field("algorithm", &Algorithm::HS256).finish_non_exhaustive()
     }
 }
 
@@ -73,36 +71,18 @@ impl JwtKeys {
         // caller's `now` in `verify` instead. `exp` stays in `required_spec_claims`.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
 
     /// Issues a token for `user_id`, valid from `now` for `ttl`.
     ///
     /// Returns the token and its expiry (whole seconds, exactly what is in `exp`), so a cookie's
     /// `Max-Age`/`Expires` can match the token.
-    pub fn issue(
-        &self,
-        user_id: &str,
-        now: DateTime<Utc>,
-        ttl: Duration,
-    ) -> anyhow::Result<(String, DateTime<Utc>)> {
+    pub fn issue(&self, user_id: &str, now: DateTime<Utc>, ttl: Duration) -> anyhow::Result<(String, DateTime<Utc>)> {
         anyhow::ensure!(ttl > Duration::zero(), "token lifetime must be positive");
-        let exp = now
-            .checked_add_signed(ttl)
-            .context("token expiry is out of range")?
-            .timestamp();
-        let expires_at =
-            DateTime::from_timestamp(exp, 0).context("token expiry is out of range")?;
-        let claims = Claims {
-            sub: user_id.to_owned(),
-            exp,
-            iat: now.timestamp(),
-            sv: 0,
-        };
+        let exp = now.checked_add_signed(ttl).context("token expiry is out of range")?.timestamp();
+        let expires_at = DateTime::from_timestamp(exp, 0).context("token expiry is out of range")?;
+        let claims = Claims { sub: user_id.to_owned(), exp, iat: now.timestamp(), sv: 0 };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .context("signing session token")?;
         Ok((token, expires_at))
@@ -110,8 +90,8 @@ impl JwtKeys {
 
     /// Verifies the signature, algorithm and required claims, then checks expiry against `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, JwtError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(JwtError::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(JwtError::Invalid)?;
         // RFC 7519 §4.1.4: the token must not be accepted on or after `exp`.
         if now.timestamp() >= data.claims.exp {
             return Err(JwtError::Expired);
@@ -129,17 +109,11 @@ impl JwtKeys {
         let now = DateTime::from_timestamp(1_700_000_000, 0).context("fixed self-test instant")?;
         let round_trip = catch_unwind(AssertUnwindSafe(|| {
             let (token, _) = self.issue("self-test", now, Duration::minutes(1))?;
-            self.verify(&token, now)
-                .context("verifying a freshly signed token")
+            self.verify(&token, now).context("verifying a freshly signed token")
         }))
-        .map_err(|_| {
-            anyhow::anyhow!("the JWT crypto backend panicked (check jsonwebtoken features)")
-        })?
+        .map_err(|_| anyhow::anyhow!("the JWT crypto backend panicked (check jsonwebtoken features)"))?
         .context("JWT self-test failed")?;
-        anyhow::ensure!(
-            round_trip.sub == "self-test",
-            "JWT self-test returned wrong claims"
-        );
+        anyhow::ensure!(round_trip.sub == "self-test", "JWT self-test returned wrong claims");
         Ok(())
     }
 }
@@ -166,20 +140,13 @@ mod tests {
         let keys = JwtKeys::new(SECRET);
         let now = at(1_750_000_000);
         // Act
-        let (token, expires_at) = keys
-            .issue("user-42", now, Duration::hours(8))
-            .unwrap_or_else(|e| panic!("{e:#}"));
+        let (token, expires_at) = keys.issue("user-42", now, Duration::hours(8)).unwrap_or_else(|e| panic!("{e:#}"));
         let claims = keys.verify(&token, now + Duration::hours(1));
         // Assert
         assert_eq!(expires_at, now + Duration::hours(8));
         assert_eq!(
             claims.ok(),
-            Some(Claims {
-                sub: "user-42".into(),
-                exp: 1_750_000_000 + 8 * 3600,
-                iat: 1_750_000_000,
-                sv: 0,
-            })
+            Some(Claims { sub: "user-42".into(), exp: 1_750_000_000 + 8 * 3600, iat: 1_750_000_000, sv: 0 })
         );
     }
 
@@ -191,14 +158,8 @@ mod tests {
 
         let last_valid = now + Duration::hours(8) - Duration::seconds(1);
         assert!(keys.verify(&token, last_valid).is_ok());
-        assert!(matches!(
-            keys.verify(&token, now + Duration::hours(8)),
-            Err(JwtError::Expired)
-        ));
-        assert!(matches!(
-            keys.verify(&token, now + Duration::days(30)),
-            Err(JwtError::Expired)
-        ));
+        assert!(matches!(keys.verify(&token, now + Duration::hours(8)), Err(JwtError::Expired)));
+        assert!(matches!(keys.verify(&token, now + Duration::days(30)), Err(JwtError::Expired)));
     }
 
     #[test]
@@ -219,19 +180,10 @@ mod tests {
         let mallory = issue(&keys, "mallory", now);
         let alice_parts: Vec<&str> = alice.split('.').collect();
         let mallory_parts: Vec<&str> = mallory.split('.').collect();
-        let forged = format!(
-            "{}.{}.{}",
-            mallory_parts[0], alice_parts[1], mallory_parts[2]
-        );
+        let forged = format!("{}.{}.{}", mallory_parts[0], alice_parts[1], mallory_parts[2]);
 
-        assert!(matches!(
-            keys.verify(&forged, now),
-            Err(JwtError::Invalid(_))
-        ));
-        assert!(matches!(
-            keys.verify("not.a.jwt", now),
-            Err(JwtError::Invalid(_))
-        ));
+        assert!(matches!(keys.verify(&forged, now), Err(JwtError::Invalid(_))));
+        assert!(matches!(keys.verify("not.a.jwt", now), Err(JwtError::Invalid(_))));
         assert!(matches!(keys.verify("", now), Err(JwtError::Invalid(_))));
     }
 
@@ -240,10 +192,7 @@ mod tests {
         let now = at(1_750_000_000);
         let other = JwtKeys::new(b"some-other-secret-some-other-secret!");
         let token = issue(&other, "user-42", now);
-        assert!(matches!(
-            JwtKeys::new(SECRET).verify(&token, now),
-            Err(JwtError::Invalid(_))
-        ));
+        assert!(matches!(JwtKeys::new(SECRET).verify(&token, now), Err(JwtError::Invalid(_))));
     }
 
     #[test]
@@ -258,32 +207,17 @@ mod tests {
     #[test]
     fn a_token_using_another_hmac_algorithm_with_the_same_secret_is_rejected() {
         let now = at(1_750_000_000);
-        let claims = Claims {
-            sub: "user-42".into(),
-            exp: now.timestamp() + 3600,
-            iat: now.timestamp(),
-            sv: 0,
-        };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS512),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        )
-        .unwrap_or_default();
+        let claims = Claims { sub: "user-42".into(), exp: now.timestamp() + 3600, iat: now.timestamp(), sv: 0 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(SECRET))
+            .unwrap_or_default();
         assert!(!token.is_empty());
-        assert!(matches!(
-            JwtKeys::new(SECRET).verify(&token, now),
-            Err(JwtError::Invalid(_))
-        ));
+        assert!(matches!(JwtKeys::new(SECRET).verify(&token, now), Err(JwtError::Invalid(_))));
     }
 
     #[test]
     fn a_non_positive_lifetime_is_refused_at_issue() {
         let keys = JwtKeys::new(SECRET);
-        assert!(
-            keys.issue("user-42", at(1_750_000_000), Duration::zero())
-                .is_err()
-        );
+        assert!(keys.issue("user-42", at(1_750_000_000), Duration::zero()).is_err());
     }
 
     #[test]

@@ -16,9 +16,7 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 ///
 /// Fails only if the operating system's random number generator fails.
 pub fn hash_password(plain: &str) -> anyhow::Result<String> {
-    let hash = Argon2::default()
-        .hash_password(plain.as_bytes())
-        .context("hashing password with Argon2id")?;
+    let hash = Argon2::default().hash_password(plain.as_bytes()).context("hashing password with Argon2id")?;
     Ok(hash.to_string())
 }
 
@@ -31,9 +29,7 @@ pub fn verify_password(plain: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(plain.as_bytes(), &parsed)
-        .is_ok()
+    Argon2::default().verify_password(plain.as_bytes(), &parsed).is_ok()
 }
 
 /// Enforces the minimum policy for a new password: at least [`MIN_PASSWORD_CHARS`] characters,
@@ -88,10 +84,7 @@ mod tests {
     fn a_malformed_stored_hash_never_verifies() {
         assert!(!verify_password("anything1", ""));
         assert!(!verify_password("anything1", "not-a-phc-string"));
-        assert!(!verify_password(
-            "anything1",
-            "$argon2id$v=19$m=19456,t=2,p=1$AAAA"
-        ));
+        assert!(!verify_password("anything1", "$argon2id$v=19$m=19456,t=2,p=1$AAAA"));
     }
 
     #[test]

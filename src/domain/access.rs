@@ -44,8 +44,13 @@ impl Actor {
 
     /// Admins and auditors see everything.
     pub fn sees_everything(&self) -> bool {
-        self.has_role(Role::Admin) || self.has_role(Role::Auditor) || self.has_role(Role::Finance)
-            || self.roles.iter().any(|(r, j)| r.needs_jurisdiction() && matches!(j.as_deref(), Some("city" | "province")))
+        self.has_role(Role::Admin)
+            || self.has_role(Role::Auditor)
+            || self.has_role(Role::Finance)
+            || self
+                .roles
+                .iter()
+                .any(|(r, j)| r.needs_jurisdiction() && matches!(j.as_deref(), Some("city" | "province")))
     }
 
     /// Districts in which the actor holds a staff role.

@@ -61,7 +61,12 @@ impl Calendar {
             workdays: Vec<NaiveDate>,
         }
         let y: Year = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
-        if let Some(d) = y.holidays.iter().chain(&y.workdays).find(|d| d.year() != y.year && d.year() != y.year + 1 && d.year() != y.year - 1) {
+        if let Some(d) = y
+            .holidays
+            .iter()
+            .chain(&y.workdays)
+            .find(|d| d.year() != y.year && d.year() != y.year + 1 && d.year() != y.year - 1)
+        {
             return Err(format!("{d} does not belong to the year {}", y.year));
         }
         self.add_year(y.year, y.notice, &y.holidays, &y.workdays);

@@ -33,11 +33,13 @@ impl Span {
         let (count, unit) = match words.as_slice() {
             [n, unit] => (*n, unit.to_string()),
             [n, "working", unit] | [n, "work", unit] => (*n, format!("working {unit}")),
-            _ => return Err(format!("`{s}` is not a duration; write e.g. `15 days`, `10 working days`, `3 years` or `P15D`")),
+            _ => {
+                return Err(format!(
+                    "`{s}` is not a duration; write e.g. `15 days`, `10 working days`, `3 years` or `P15D`"
+                ));
+            }
         };
-        let n: u32 = count
-            .parse()
-            .map_err(|_| format!("`{count}` in `{s}` is not a whole non-negative number"))?;
+        let n: u32 = count.parse().map_err(|_| format!("`{count}` in `{s}` is not a whole non-negative number"))?;
         let unit = unit.trim_end_matches('s');
         let span = match unit {
             "second" => Span { fixed: Duration::seconds(n.into()), ..Span::default() },
@@ -48,7 +50,11 @@ impl Span {
             "working day" | "workday" | "working workday" => Span::working_days(n),
             "month" => Span { months: n, ..Span::default() },
             "year" => Span { months: n.saturating_mul(12), ..Span::default() },
-            other => return Err(format!("unknown unit `{other}` in `{s}`; use seconds, minutes, hours, days, weeks, working days, months or years")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{s}`; use seconds, minutes, hours, days, weeks, working days, months or years"
+                ));
+            }
         };
         Ok(span)
     }

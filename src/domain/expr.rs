@@ -146,6 +146,8 @@ pub struct World {
     pub certifications: Vec<(String, bool)>,
     /// The enterprise's finished applications: workflow, final state and data.
     pub prior: Vec<PriorApplication>,
+    /// Whether `prior` was loaded (it is only when a definition calls `prior(…)`).
+    pub prior_loaded: bool,
 }
 
 /// An earlier finished application, as `prior(workflow)` shows it.
@@ -183,14 +185,8 @@ impl Scope {
         map.insert("today", Value::from(self.today.clone()));
         let active: Arc<Vec<(String, bool)>> = Arc::new(world.certifications.clone());
         let ever = active.clone();
-        map.insert(
-            "holds",
-            Value::from_function(move |kind: String| active.iter().any(|(k, a)| *a && *k == kind)),
-        );
-        map.insert(
-            "held_ever",
-            Value::from_function(move |kind: String| ever.iter().any(|(k, _)| *k == kind)),
-        );
+        map.insert("holds", Value::from_function(move |kind: String| active.iter().any(|(k, a)| *a && *k == kind)));
+        map.insert("held_ever", Value::from_function(move |kind: String| ever.iter().any(|(k, _)| *k == kind)));
         let prior = Arc::new(world.prior.clone());
         map.insert(
             "prior",
@@ -249,6 +245,7 @@ mod tests {
                 data: json!({}),
                 finished_at: "2026-01-01".into(),
             }],
+            prior_loaded: true,
         };
         let ctx = scope().to_value(&world);
         assert!(e.eval_bool("holds('innovative-sme')", &ctx).unwrap());

@@ -108,7 +108,11 @@ impl Form {
         let mut errors = Vec::new();
         for (key, value) in patch {
             let Some(field) = self.field(key) else {
-                errors.push(FieldError::new(key, format!("表单中没有字段 `{key}`"), format!("the form has no field `{key}`")));
+                errors.push(FieldError::new(
+                    key,
+                    format!("表单中没有字段 `{key}`"),
+                    format!("the form has no field `{key}`"),
+                ));
                 continue;
             };
             if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) {
@@ -140,9 +144,12 @@ impl Form {
         for f in &self.fields {
             let v = data.get(&f.key).cloned().unwrap_or(Value::Null);
             let v = match (&f.kind, &v) {
-                (k, Value::String(s)) if k.is_numeric() => {
-                    s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
-                }
+                (k, Value::String(s)) if k.is_numeric() => s
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null),
                 _ => v,
             };
             out.insert(f.key.clone(), v);
@@ -180,9 +187,10 @@ impl Field {
             FieldKind::Text | FieldKind::Textarea => {
                 let s = value.as_str().ok_or_else(|| self.error("必须是文本", "must be text"))?;
                 if let Some(re) = &self.pattern
-                    && !re.is_match(s) {
-                        return Err(self.error("格式不正确", "is not in the expected format"));
-                    }
+                    && !re.is_match(s)
+                {
+                    return Err(self.error("格式不正确", "is not in the expected format"));
+                }
                 let len = Decimal::from(s.chars().count());
                 self.check_number_bounds(len, "字数", "length")?;
                 Ok(Value::String(s.to_string()))
@@ -216,13 +224,15 @@ impl Field {
                 let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map_err(|_| self.error("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"))?;
                 if let Some(Bound::Date(min)) = &self.min
-                    && d < *min {
-                        return Err(self.error(&format!("不得早于 {min}"), &format!("must not be before {min}")));
-                    }
+                    && d < *min
+                {
+                    return Err(self.error(&format!("不得早于 {min}"), &format!("must not be before {min}")));
+                }
                 if let Some(Bound::Date(max)) = &self.max
-                    && d > *max {
-                        return Err(self.error(&format!("不得晚于 {max}"), &format!("must not be after {max}")));
-                    }
+                    && d > *max
+                {
+                    return Err(self.error(&format!("不得晚于 {max}"), &format!("must not be after {max}")));
+                }
                 Ok(Value::String(d.to_string()))
             }
             FieldKind::Boolean => match value {
@@ -253,13 +263,15 @@ impl Field {
     fn check_number_bounds(&self, n: Decimal, zh_what: &str, en_what: &str) -> Result<(), FieldError> {
         let en_what = if en_what.is_empty() { String::new() } else { format!("{en_what} ") };
         if let Some(Bound::Number(min)) = &self.min
-            && n < *min {
-                return Err(self.error(&format!("{zh_what}不得小于 {min}"), &format!("{en_what}must be at least {min}")));
-            }
+            && n < *min
+        {
+            return Err(self.error(&format!("{zh_what}不得小于 {min}"), &format!("{en_what}must be at least {min}")));
+        }
         if let Some(Bound::Number(max)) = &self.max
-            && n > *max {
-                return Err(self.error(&format!("{zh_what}不得大于 {max}"), &format!("{en_what}must be at most {max}")));
-            }
+            && n > *max
+        {
+            return Err(self.error(&format!("{zh_what}不得大于 {max}"), &format!("{en_what}must be at most {max}")));
+        }
         Ok(())
     }
 
@@ -268,10 +280,14 @@ impl Field {
             FieldKind::Text | FieldKind::Textarea => json!({"type": "string"}),
             FieldKind::Integer => json!({"type": "integer"}),
             FieldKind::Decimal | FieldKind::Percent => json!({"type": ["string", "number"], "format": "decimal"}),
-            FieldKind::Money => json!({"type": ["string", "number"], "format": "money", "description": "yuan, two decimals"}),
+            FieldKind::Money => {
+                json!({"type": ["string", "number"], "format": "money", "description": "yuan, two decimals"})
+            }
             FieldKind::Date => json!({"type": "string", "format": "date"}),
             FieldKind::Boolean => json!({"type": "boolean"}),
-            FieldKind::Choice(options) => json!({"type": "string", "enum": options.iter().map(|o| o.value.clone()).collect::<Vec<_>>()}),
+            FieldKind::Choice(options) => {
+                json!({"type": "string", "enum": options.iter().map(|o| o.value.clone()).collect::<Vec<_>>()})
+            }
             FieldKind::File { accept, max_mb } => {
                 json!({"type": "string", "format": "attachment-id", "x-accept": accept, "x-max-mb": max_mb})
             }
@@ -324,7 +340,12 @@ mod tests {
         Form {
             fields: vec![
                 field("revenue", FieldKind::Money, Some(Bound::Number(Decimal::ZERO)), None),
-                field("staff", FieldKind::Integer, Some(Bound::Number(Decimal::ONE)), Some(Bound::Number(Decimal::from(1000)))),
+                field(
+                    "staff",
+                    FieldKind::Integer,
+                    Some(Bound::Number(Decimal::ONE)),
+                    Some(Bound::Number(Decimal::from(1000))),
+                ),
                 field("high_tech", FieldKind::Boolean, None, None),
                 field("since", FieldKind::Date, None, None),
             ],
@@ -347,7 +368,9 @@ mod tests {
     #[test]
     fn wrong_types_bounds_and_unknown_fields_are_all_reported() {
         let errs = form()
-            .normalise(&obj(json!({"revenue": "lots", "staff": 0, "high_tech": "maybe", "colour": "red", "since": "2025-13-01"})))
+            .normalise(&obj(
+                json!({"revenue": "lots", "staff": 0, "high_tech": "maybe", "colour": "red", "since": "2025-13-01"}),
+            ))
             .unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["revenue", "staff", "high_tech", "colour", "since"]);

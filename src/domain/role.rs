@@ -59,10 +59,7 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role `{s}`"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role `{s}`"))
     }
 }
 
@@ -88,9 +85,7 @@ impl FromStr for Scope {
             "city" => Ok(Scope::City),
             "province" => Ok(Scope::Province),
             "any" => Ok(Scope::Any),
-            other => Err(format!(
-                "unknown scope `{other}`, expected one of district, city, province, any"
-            )),
+            other => Err(format!("unknown scope `{other}`, expected one of district, city, province, any")),
         }
     }
 }

@@ -83,11 +83,7 @@ fn opt_num<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
 
 /// A number as JSON: whole numbers without a fraction, others rounded to 4 places.
 pub fn number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        json!(v as i64)
-    } else {
-        json!((v * 10_000.0).round() / 10_000.0)
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { json!(v as i64) } else { json!((v * 10_000.0).round() / 10_000.0) }
 }
 
 /// An indicator's result.
@@ -169,14 +165,22 @@ impl Score {
 impl Scoring {
     /// Computes the score; `ctx` is the expression context without `score`.
     pub fn compute(&self, engine: &ExprEngine, ctx: &minijinja::Value) -> Score {
-        let indicators: Vec<IndicatorScore> = self.indicators.iter().map(|ind| score_indicator(ind, engine, ctx)).collect();
+        let indicators: Vec<IndicatorScore> =
+            self.indicators.iter().map(|ind| score_indicator(ind, engine, ctx)).collect();
         let groups: Vec<GroupScore> = self
             .groups
             .iter()
             .map(|g| {
                 let members = indicators.iter().filter(|i| i.group.as_deref() == Some(g.key.as_str()));
                 let (points, max) = members.fold((0.0, 0.0), |(p, m), i| (p + i.points, m + i.max));
-                GroupScore { key: g.key.clone(), title: g.title.clone(), points, max, min: g.min, ok: g.min.is_none_or(|m| points >= m) }
+                GroupScore {
+                    key: g.key.clone(),
+                    title: g.title.clone(),
+                    points,
+                    max,
+                    min: g.min,
+                    ok: g.min.is_none_or(|m| points >= m),
+                }
             })
             .collect();
         let total: f64 = indicators.iter().map(|i| i.points).sum();
@@ -247,7 +251,12 @@ mod tests {
                     title: t("R&D intensity"),
                     group: Some("innovation".into()),
                     value: "form.rd".into(),
-                    bands: vec![band(Some(5.0), None, 20.0), band(Some(3.0), None, 15.0), band(Some(2.0), None, 10.0), band(None, None, 0.0)],
+                    bands: vec![
+                        band(Some(5.0), None, 20.0),
+                        band(Some(3.0), None, 15.0),
+                        band(Some(2.0), None, 10.0),
+                        band(None, None, 0.0),
+                    ],
                     hint: Some(t("raise R&D")),
                 },
                 Indicator {
@@ -293,8 +302,11 @@ mod tests {
     fn a_group_minimum_fails_a_score_above_the_pass_line() {
         let s = score(json!({"rd": 2.0, "debt": 10, "high_tech": false}));
         assert_eq!(s.total, 20.0);
-        let s2 = Scoring { pass: 20.0, ..scoring() }
-            .compute(&ExprEngine::new(), &Scope { form: json!({"rd": 2.0, "debt": 10, "high_tech": false}), ..Scope::default() }.to_value(&World::default()));
+        let s2 = Scoring { pass: 20.0, ..scoring() }.compute(
+            &ExprEngine::new(),
+            &Scope { form: json!({"rd": 2.0, "debt": 10, "high_tech": false}), ..Scope::default() }
+                .to_value(&World::default()),
+        );
         assert_eq!(s2.total, 20.0);
         assert!(!s2.groups[0].ok, "innovation has 10 < 15");
         assert!(!s2.passed);

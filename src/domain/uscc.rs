@@ -19,9 +19,7 @@ use serde::{Deserialize, Serialize};
 const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights for positions 1–17: `3^(i-1) mod 31`.
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// Number of characters in a USCC.
 const LEN: usize = 18;
@@ -44,9 +42,7 @@ pub enum UsccError {
         found: usize,
     },
     /// A character outside the 31-character set (which excludes I, O, S, V and Z).
-    #[error(
-        "character '{found}' at position {position} is not allowed in a unified social credit code"
-    )]
+    #[error("character '{found}' at position {position} is not allowed in a unified social credit code")]
     Character {
         /// 1-based position of the offending character.
         position: usize,
@@ -60,9 +56,7 @@ pub enum UsccError {
         position: usize,
     },
     /// The check character (position 18) does not match the first 17 characters.
-    #[error(
-        "check character '{found}' does not match: expected '{expected}'; please re-check the code"
-    )]
+    #[error("check character '{found}' does not match: expected '{expected}'; please re-check the code")]
     Checksum {
         /// The check character computed from positions 1–17.
         expected: char,
@@ -86,8 +80,7 @@ impl Uscc {
         let mut values = [0u32; LEN];
         for (index, c) in trimmed.chars().enumerate() {
             let position = index + 1;
-            let value = char_value(c.to_ascii_uppercase())
-                .ok_or(UsccError::Character { position, found: c })?;
+            let value = char_value(c.to_ascii_uppercase()).ok_or(UsccError::Character { position, found: c })?;
             if (3..=8).contains(&position) && value > 9 {
                 return Err(UsccError::RegionDigits { position });
             }
@@ -95,10 +88,7 @@ impl Uscc {
         }
 
         let expected = check_char(&values);
-        let found = trimmed
-            .chars()
-            .last()
-            .map_or(' ', |c| c.to_ascii_uppercase());
+        let found = trimmed.chars().last().map_or(' ', |c| c.to_ascii_uppercase());
         if expected != found {
             return Err(UsccError::Checksum { expected, found });
         }
@@ -151,9 +141,7 @@ where
     D: serde::Deserializer<'de>,
 {
     let raw = String::deserialize(deserializer)?;
-    Uscc::parse(&raw)
-        .map(|uscc| uscc.0)
-        .map_err(serde::de::Error::custom)
+    Uscc::parse(&raw).map(|uscc| uscc.0).map_err(serde::de::Error::custom)
 }
 
 /// Value of an (upper-case) character in the USCC alphabet, or `None` if it is not allowed.
@@ -165,16 +153,10 @@ fn char_value(c: char) -> Option<u32> {
 
 /// Computes the GB 32100 check character from the values of positions 1–17.
 fn check_char(values: &[u32; LEN]) -> char {
-    let sum: u32 = values
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(value, weight)| value * weight)
-        .sum();
+    let sum: u32 = values.iter().zip(WEIGHTS).map(|(value, weight)| value * weight).sum();
     // 31 - (sum mod 31), with 31 mapped to 0: always an index in 0..31.
     let index = (31 - sum % 31) % 31;
-    CHARSET
-        .get(index as usize)
-        .map_or('0', |&byte| char::from(byte))
+    CHARSET.get(index as usize).map_or('0', |&byte| char::from(byte))
 }
 
 #[cfg(test)]
@@ -210,37 +192,18 @@ mod tests {
 
     #[test]
     fn a_one_character_flip_of_the_check_character_is_rejected() {
-        assert_eq!(
-            Uscc::parse("914403001922038217"),
-            Err(UsccError::Checksum {
-                expected: '6',
-                found: '7'
-            })
-        );
+        assert_eq!(Uscc::parse("914403001922038217"), Err(UsccError::Checksum { expected: '6', found: '7' }));
     }
 
     #[test]
     fn the_public_negative_vector_is_rejected() {
-        assert_eq!(
-            Uscc::parse("914403001922038210"),
-            Err(UsccError::Checksum {
-                expected: '6',
-                found: '0'
-            })
-        );
+        assert_eq!(Uscc::parse("914403001922038210"), Err(UsccError::Checksum { expected: '6', found: '0' }));
     }
 
     #[test]
     fn made_up_codes_from_mock_data_are_rejected() {
-        for code in [
-            "91110000800088421P",
-            "913301087254808020",
-            "91110108555165137Q",
-        ] {
-            assert!(
-                matches!(Uscc::parse(code), Err(UsccError::Checksum { .. })),
-                "{code} should fail the checksum"
-            );
+        for code in ["91110000800088421P", "913301087254808020", "91110108555165137Q"] {
+            assert!(matches!(Uscc::parse(code), Err(UsccError::Checksum { .. })), "{code} should fail the checksum");
         }
     }
 
@@ -260,56 +223,26 @@ mod tests {
     fn excluded_letters_i_o_s_v_z_are_rejected_with_their_position() {
         for bad in ['I', 'O', 'S', 'V', 'Z', 'i', 'o', 's', 'v', 'z'] {
             let code = format!("9144030071526726{bad}G");
-            assert_eq!(
-                Uscc::parse(&code),
-                Err(UsccError::Character {
-                    position: 17,
-                    found: bad
-                }),
-                "{code}"
-            );
+            assert_eq!(Uscc::parse(&code), Err(UsccError::Character { position: 17, found: bad }), "{code}");
         }
     }
 
     #[test]
     fn punctuation_and_non_ascii_characters_are_rejected() {
-        assert_eq!(
-            Uscc::parse("91440300-922038216"),
-            Err(UsccError::Character {
-                position: 9,
-                found: '-'
-            })
-        );
+        assert_eq!(Uscc::parse("91440300-922038216"), Err(UsccError::Character { position: 9, found: '-' }));
         // A full-width digit counts as one character but is not in the alphabet.
-        assert_eq!(
-            Uscc::parse("９14403001922038216"),
-            Err(UsccError::Character {
-                position: 1,
-                found: '９'
-            })
-        );
+        assert_eq!(Uscc::parse("９14403001922038216"), Err(UsccError::Character { position: 1, found: '９' }));
     }
 
     #[test]
     fn a_letter_in_the_region_code_is_rejected() {
-        assert_eq!(
-            Uscc::parse("9144A3001922038216"),
-            Err(UsccError::RegionDigits { position: 5 })
-        );
+        assert_eq!(Uscc::parse("9144A3001922038216"), Err(UsccError::RegionDigits { position: 5 }));
     }
 
     #[test]
     fn wrong_lengths_are_rejected() {
-        for (code, found) in [
-            ("", 0),
-            ("91440300192203821", 17),
-            ("9144030019220382166", 19),
-        ] {
-            assert_eq!(
-                Uscc::parse(code),
-                Err(UsccError::Length { found }),
-                "{code}"
-            );
+        for (code, found) in [("", 0), ("91440300192203821", 17), ("9144030019220382166", 19)] {
+            assert_eq!(Uscc::parse(code), Err(UsccError::Length { found }), "{code}");
         }
     }
 
@@ -335,10 +268,7 @@ mod tests {
         assert_eq!(json, "\"914403001922038216\"");
 
         let back: Result<Uscc, _> = serde_json::from_str("\"9144030071526726xg\"");
-        assert_eq!(
-            back.ok().map(|u| u.to_string()).as_deref(),
-            Some("9144030071526726XG")
-        );
+        assert_eq!(back.ok().map(|u| u.to_string()).as_deref(), Some("9144030071526726XG"));
         let bad: Result<Uscc, _> = serde_json::from_str("\"914403001922038217\"");
         assert!(bad.is_err());
     }

@@ -175,7 +175,10 @@ impl Engine {
         })
     }
 
-    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     async fn insert_user(
         &self,
         conn: &impl ConnectionTrait,
@@ -202,13 +205,20 @@ impl Engine {
         .insert(conn)
         .await
         .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("该邮箱已注册", "the e-mail address is already registered")),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict(t("该邮箱已注册", "the e-mail address is already registered"))
+            }
             _ => e.into(),
         })?;
         for g in roles {
-            user_role::ActiveModel { id: NotSet, user_id: Set(u.id.clone()), role: Set(g.role.as_str().into()), jurisdiction: Set(g.jurisdiction.clone()) }
-                .insert(conn)
-                .await?;
+            user_role::ActiveModel {
+                id: NotSet,
+                user_id: Set(u.id.clone()),
+                role: Set(g.role.as_str().into()),
+                jurisdiction: Set(g.jurisdiction.clone()),
+            }
+            .insert(conn)
+            .await?;
         }
         Ok(u)
     }
@@ -226,7 +236,11 @@ impl Engine {
         let uscc = match Uscc::parse(&reg.enterprise.uscc) {
             Ok(u) => Some(u),
             Err(e) => {
-                errors.push(field("enterprise.uscc", &format!("统一社会信用代码无效：{e}"), &format!("invalid unified social credit code: {e}")));
+                errors.push(field(
+                    "enterprise.uscc",
+                    &format!("统一社会信用代码无效：{e}"),
+                    &format!("invalid unified social credit code: {e}"),
+                ));
                 None
             }
         };
@@ -261,13 +275,26 @@ impl Engine {
         .insert(&txn)
         .await
         .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("该统一社会信用代码已注册", "an enterprise with this code is already registered")),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict(t("该统一社会信用代码已注册", "an enterprise with this code is already registered"))
+            }
             _ => e.into(),
         })?;
         let grants = [RoleGrant { role: Role::Enterprise, jurisdiction: None }];
-        let u = self.insert_user(&txn, &email, password_hash, &reg.user.name, Some(ent.id.clone()), lang_tag(reg.user.lang.as_deref()), &grants).await?;
+        let u = self
+            .insert_user(
+                &txn,
+                &email,
+                password_hash,
+                &reg.user.name,
+                Some(ent.id.clone()),
+                lang_tag(reg.user.lang.as_deref()),
+                &grants,
+            )
+            .await?;
         txn.commit().await?;
-        let (token, expires_at) = self.jwt.issue(&u.id, now, Duration::hours(TOKEN_HOURS)).map_err(AppError::Internal)?;
+        let (token, expires_at) =
+            self.jwt.issue(&u.id, now, Duration::hours(TOKEN_HOURS)).map_err(AppError::Internal)?;
         let view = self.user_view(&self.db, u).await?;
         let ent_view = self.enterprise_view_unchecked(&ent).await?;
         Ok((ent_view, LoginResult { token, expires_at, user: view }))
@@ -294,7 +321,10 @@ impl Engine {
             let lock = failed >= MAX_FAILED_LOGINS;
             user::Entity::update_many()
                 .col_expr(user::Column::FailedLogins, Expr::value(if lock { 0 } else { failed }))
-                .col_expr(user::Column::LockedUntil, Expr::value(if lock { Some(now + Duration::minutes(LOCK_MINUTES)) } else { None }))
+                .col_expr(
+                    user::Column::LockedUntil,
+                    Expr::value(if lock { Some(now + Duration::minutes(LOCK_MINUTES)) } else { None }),
+                )
                 .filter(user::Column::Id.eq(&u.id))
                 .exec(&self.db)
                 .await?;
@@ -306,13 +336,15 @@ impl Engine {
             .filter(user::Column::Id.eq(&u.id))
             .exec(&self.db)
             .await?;
-        let (token, expires_at) = self.jwt.issue(&u.id, now, Duration::hours(TOKEN_HOURS)).map_err(AppError::Internal)?;
+        let (token, expires_at) =
+            self.jwt.issue(&u.id, now, Duration::hours(TOKEN_HOURS)).map_err(AppError::Internal)?;
         Ok(LoginResult { token, expires_at, user: self.user_view(&self.db, u).await? })
     }
 
     /// Turns a bearer token into an actor.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, AppError> {
-        let unauth = || AppError::Unauthorized(t("登录已失效，请重新登录", "the token is invalid or expired; sign in again"));
+        let unauth =
+            || AppError::Unauthorized(t("登录已失效，请重新登录", "the token is invalid or expired; sign in again"));
         let claims = self.jwt.verify(token, self.now()).map_err(|_| unauth())?;
         let u = user::Entity::find_by_id(&claims.sub).one(&self.db).await?.filter(|u| u.active).ok_or_else(unauth)?;
         self.actor_of(u).await
@@ -343,7 +375,11 @@ impl Engine {
     }
 
     fn require_admin(actor: &Actor) -> Result<(), AppError> {
-        if actor.has_role(Role::Admin) { Ok(()) } else { Err(AppError::Forbidden(t("仅管理员可操作", "only administrators may do this"))) }
+        if actor.has_role(Role::Admin) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(t("仅管理员可操作", "only administrators may do this")))
+        }
     }
 
     /// `POST /api/users` (admin).
@@ -366,16 +402,27 @@ impl Engine {
             errors.push(field("name", "请填写姓名", "the name is required"));
         }
         if let Some(e) = &nu.enterprise_id
-            && enterprise::Entity::find_by_id(e).one(&self.db).await?.is_none() {
-                errors.push(field("enterprise_id", "企业不存在", "no such enterprise"));
-            }
+            && enterprise::Entity::find_by_id(e).one(&self.db).await?.is_none()
+        {
+            errors.push(field("enterprise_id", "企业不存在", "no such enterprise"));
+        }
         self.check_roles(&nu.roles, nu.enterprise_id.as_deref(), &mut errors);
         if !errors.is_empty() {
             return Err(invalid(errors));
         }
         let hash = self.hash(nu.password.clone()).await?;
         let txn = self.db.begin().await?;
-        let u = self.insert_user(&txn, &email, hash, &nu.name, nu.enterprise_id.clone(), lang_tag(nu.lang.as_deref()), &nu.roles).await?;
+        let u = self
+            .insert_user(
+                &txn,
+                &email,
+                hash,
+                &nu.name,
+                nu.enterprise_id.clone(),
+                lang_tag(nu.lang.as_deref()),
+                &nu.roles,
+            )
+            .await?;
         txn.commit().await?;
         self.user_view(&self.db, u).await
     }
@@ -397,9 +444,10 @@ impl Engine {
         let u = user::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)?;
         let mut errors = Vec::new();
         if let Some(pw) = &p.password
-            && let Err(e) = check_password_policy(pw) {
-                errors.push(field("password", "密码至少 8 位，且包含字母和数字", e));
-            }
+            && let Err(e) = check_password_policy(pw)
+        {
+            errors.push(field("password", "密码至少 8 位，且包含字母和数字", e));
+        }
         if let Some(r) = &p.roles {
             self.check_roles(r, u.enterprise_id.as_deref(), &mut errors);
         }
@@ -433,9 +481,14 @@ impl Engine {
         if let Some(roles) = p.roles {
             user_role::Entity::delete_many().filter(user_role::Column::UserId.eq(&u.id)).exec(&txn).await?;
             for g in roles {
-                user_role::ActiveModel { id: NotSet, user_id: Set(u.id.clone()), role: Set(g.role.as_str().into()), jurisdiction: Set(g.jurisdiction) }
-                    .insert(&txn)
-                    .await?;
+                user_role::ActiveModel {
+                    id: NotSet,
+                    user_id: Set(u.id.clone()),
+                    role: Set(g.role.as_str().into()),
+                    jurisdiction: Set(g.jurisdiction),
+                }
+                .insert(&txn)
+                .await?;
             }
         }
         txn.commit().await?;
@@ -516,7 +569,11 @@ impl Engine {
         let mut districts: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for c in certs {
             if !districts.contains_key(&c.enterprise_id) {
-                let d = enterprise::Entity::find_by_id(&c.enterprise_id).one(&self.db).await?.map(|e| e.district).unwrap_or_default();
+                let d = enterprise::Entity::find_by_id(&c.enterprise_id)
+                    .one(&self.db)
+                    .await?
+                    .map(|e| e.district)
+                    .unwrap_or_default();
                 districts.insert(c.enterprise_id.clone(), d);
             }
             let district = districts.get(&c.enterprise_id).cloned().unwrap_or_default();
@@ -534,7 +591,11 @@ impl Engine {
 
 /// The status a certification shows: `expired` once past its validity.
 fn cert_view(c: &certification::Model, now: DateTime<Utc>) -> CertificationView {
-    let status = if c.status == "active" && c.valid_until.is_some_and(|v| v <= now) { "expired".to_string() } else { c.status.clone() };
+    let status = if c.status == "active" && c.valid_until.is_some_and(|v| v <= now) {
+        "expired".to_string()
+    } else {
+        c.status.clone()
+    };
     CertificationView {
         id: c.id.clone(),
         enterprise_id: c.enterprise_id.clone(),

@@ -57,7 +57,10 @@ fn not_editable() -> AppError {
 }
 
 fn stale() -> AppError {
-    AppError::Conflict(t("申请已被他人修改，请刷新后重试", "the application was changed by someone else; reload and try again"))
+    AppError::Conflict(t(
+        "申请已被他人修改，请刷新后重试",
+        "the application was changed by someone else; reload and try again",
+    ))
 }
 
 impl Engine {
@@ -65,7 +68,11 @@ impl Engine {
         application::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
     }
 
-    pub(super) async fn find_enterprise(&self, conn: &impl ConnectionTrait, id: &str) -> Result<enterprise::Model, AppError> {
+    pub(super) async fn find_enterprise(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: &str,
+    ) -> Result<enterprise::Model, AppError> {
         enterprise::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
     }
 
@@ -99,7 +106,10 @@ impl Engine {
     ) -> Result<ApplicationView, AppError> {
         let def = self.defs.catalogue.latest(workflow).cloned().ok_or_else(|| AppError::Unprocessable {
             title: t("流程不存在", "unknown workflow"),
-            errors: vec![FieldError { field: "workflow".into(), message: t(&format!("没有流程 `{workflow}`"), &format!("there is no workflow `{workflow}`")) }],
+            errors: vec![FieldError {
+                field: "workflow".into(),
+                message: t(&format!("没有流程 `{workflow}`"), &format!("there is no workflow `{workflow}`")),
+            }],
         })?;
         if def.starts() == Starter::System {
             return Err(AppError::Forbidden(t("该流程只能由系统发起", "this workflow is started only by the system")));
@@ -116,24 +126,36 @@ impl Engine {
             _ => {
                 return Err(AppError::Unprocessable {
                     title: t("缺少企业", "enterprise missing"),
-                    errors: vec![FieldError { field: "enterprise_id".into(), message: t("请指定企业", "enterprise_id is required") }],
+                    errors: vec![FieldError {
+                        field: "enterprise_id".into(),
+                        message: t("请指定企业", "enterprise_id is required"),
+                    }],
                 });
             }
         };
         let ent = self.find_enterprise(&self.db, &enterprise_id).await.map_err(|_| AppError::Unprocessable {
             title: t("企业不存在", "unknown enterprise"),
-            errors: vec![FieldError { field: "enterprise_id".into(), message: t("企业不存在", "no such enterprise") }],
+            errors: vec![FieldError {
+                field: "enterprise_id".into(), message: t("企业不存在", "no such enterprise")
+            }],
         })?;
         if let Starter::Role(r) = def.starts() {
             let covers = actor.roles.iter().any(|(role, j)| {
-                *role == r && (!r.needs_jurisdiction() || [Scope::District, Scope::City, Scope::Province].iter().any(|s| s.covers(j.as_deref(), &ent.district)))
+                *role == r
+                    && (!r.needs_jurisdiction()
+                        || [Scope::District, Scope::City, Scope::Province]
+                            .iter()
+                            .any(|s| s.covers(j.as_deref(), &ent.district)))
             });
             if !covers {
-                return Err(AppError::Forbidden(t("该企业不在您的辖区内", "the enterprise is outside your jurisdiction")));
+                return Err(AppError::Forbidden(t(
+                    "该企业不在您的辖区内",
+                    "the enterprise is outside your jurisdiction",
+                )));
             }
         }
         let now = self.now();
-        let mut world = load_world(&self.db, &ent.id, now).await?;
+        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
         let txn = self.db.begin().await?;
         let app = self.create_in_txn(&txn, &def, &ent, data, Caller::User(actor), None, &mut world, now, 0).await?;
         txn.commit().await?;
@@ -152,7 +174,10 @@ impl Engine {
         let def = self.def_of(&app)?;
         let state = def.state(&app.state).ok_or(AppError::NotFound)?;
         if !actor.belongs_to(&app.enterprise_id) {
-            return Err(AppError::Forbidden(t("只有申请企业可以修改申请", "only the applicant may edit the application")));
+            return Err(AppError::Forbidden(t(
+                "只有申请企业可以修改申请",
+                "only the applicant may edit the application",
+            )));
         }
         if !state.editable {
             return Err(not_editable());
@@ -167,7 +192,7 @@ impl Engine {
         self.check_attachments(&app, &def, &patch).await?;
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let world = load_world(&self.db, &ent.id, now).await?;
+        let world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
         let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
         data.extend(patch.clone());
         let mut new = app.clone();
@@ -190,9 +215,15 @@ impl Engine {
     }
 
     /// Checks that file fields name attachments of this application.
-    async fn check_attachments(&self, app: &application::Model, def: &WorkflowDefinition, patch: &Map<String, Value>) -> Result<(), AppError> {
+    async fn check_attachments(
+        &self,
+        app: &application::Model,
+        def: &WorkflowDefinition,
+        patch: &Map<String, Value>,
+    ) -> Result<(), AppError> {
         for (k, v) in patch {
-            let is_file = def.form().field(k).is_some_and(|f| matches!(f.kind, crate::domain::form::FieldKind::File { .. }));
+            let is_file =
+                def.form().field(k).is_some_and(|f| matches!(f.kind, crate::domain::form::FieldKind::File { .. }));
             let Some(att_id) = v.as_str().filter(|_| is_file) else { continue };
             let ok = attachment::Entity::find_by_id(att_id)
                 .one(&self.db)
@@ -201,7 +232,10 @@ impl Engine {
             if !ok {
                 return Err(AppError::Unprocessable {
                     title: t("附件无效", "invalid attachment"),
-                    errors: vec![FieldError { field: k.clone(), message: t("附件不属于本申请", "the attachment does not belong to this application") }],
+                    errors: vec![FieldError {
+                        field: k.clone(),
+                        message: t("附件不属于本申请", "the attachment does not belong to this application"),
+                    }],
                 });
             }
         }
@@ -234,7 +268,8 @@ impl Engine {
                                     && h.action != "save"
                             })
                     });
-                    let voted = a.quorum.is_some() && votes.iter().any(|v| v.visit == app.visit && v.actor_id == actor.id);
+                    let voted =
+                        a.quorum.is_some() && votes.iter().any(|v| v.visit == app.visit && v.actor_id == actor.id);
                     !separated && !voted
                 }
             })
@@ -249,7 +284,11 @@ impl Engine {
             .await?)
     }
 
-    async fn votes_of(&self, conn: &impl ConnectionTrait, app: &application::Model) -> Result<Vec<vote::Model>, AppError> {
+    async fn votes_of(
+        &self,
+        conn: &impl ConnectionTrait,
+        app: &application::Model,
+    ) -> Result<Vec<vote::Model>, AppError> {
         Ok(vote::Entity::find()
             .filter(vote::Column::ApplicationId.eq(&app.id))
             .filter(vote::Column::Visit.eq(app.visit))
@@ -278,7 +317,9 @@ impl Engine {
                     let is_vote = self
                         .def_of(&app)
                         .ok()
-                        .and_then(|d| d.state(&app.state).and_then(|s| s.actions.get(action_name)).map(|a| a.quorum.is_some()))
+                        .and_then(|d| {
+                            d.state(&app.state).and_then(|s| s.actions.get(action_name)).map(|a| a.quorum.is_some())
+                        })
                         .unwrap_or(false);
                     if !is_vote {
                         return Err(AppError::Conflict(m));
@@ -303,7 +344,10 @@ impl Engine {
             Caller::User(actor) if !actor.has_role(crate::domain::role::Role::Enterprise) => {
                 let app = self.find_app(&self.db, id).await?;
                 if !actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
-                    return Err(AppError::Forbidden(t("该申请不在您的辖区内", "the application is outside your jurisdiction")));
+                    return Err(AppError::Forbidden(t(
+                        "该申请不在您的辖区内",
+                        "the application is outside your jurisdiction",
+                    )));
                 }
                 app
             }
@@ -331,12 +375,14 @@ impl Engine {
         if action.comment == CommentRule::Required && comment.is_none() {
             return Err(AppError::Unprocessable {
                 title: t("需要填写意见", "a comment is required"),
-                errors: vec![FieldError { field: "comment".into(), message: t("请填写意见", "please give a comment") }],
+                errors: vec![FieldError {
+                    field: "comment".into(), message: t("请填写意见", "please give a comment")
+                }],
             });
         }
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let mut world = load_world(&self.db, &ent.id, now).await?;
+        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
         let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
         let patch = match req.data {
             Some(p) => Some(def.form().normalise(&p).map_err(|errors| AppError::Unprocessable {
@@ -353,7 +399,10 @@ impl Engine {
         if state.editable && !target.is_final {
             let missing = def.form().missing(&data);
             if !missing.is_empty() {
-                return Err(AppError::Unprocessable { title: t("表单尚未填写完整", "the form is incomplete"), errors: missing });
+                return Err(AppError::Unprocessable {
+                    title: t("表单尚未填写完整", "the form is incomplete"),
+                    errors: missing,
+                });
             }
         }
         let score = match (&patch, def.scoring()) {
@@ -386,7 +435,9 @@ impl Engine {
             .await;
             if let Err(e) = inserted {
                 return Err(match e.sql_err() {
-                    Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("您已在本环节投票", "you have already voted in this state")),
+                    Some(SqlErr::UniqueConstraintViolation(_)) => {
+                        AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"))
+                    }
                     _ => e.into(),
                 });
             }
@@ -424,13 +475,20 @@ impl Engine {
         .await?;
         self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
         for n in &action.notify {
-            self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now).await?;
+            self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
+                .await?;
         }
         txn.commit().await?;
         self.view(caller, &new).await
     }
 
-    fn run_checks(&self, def: &WorkflowDefinition, action: &Action, ctx: &minijinja::Value, score: Option<&Value>) -> Result<(), AppError> {
+    fn run_checks(
+        &self,
+        def: &WorkflowDefinition,
+        action: &Action,
+        ctx: &minijinja::Value,
+        score: Option<&Value>,
+    ) -> Result<(), AppError> {
         for check in &action.checks {
             match check {
                 Check::Eligibility => {
@@ -447,12 +505,15 @@ impl Engine {
                 Check::Scoring => {
                     let passed = score.and_then(|s| s["passed"].as_bool()).unwrap_or(false);
                     if !passed {
-                        let (total, pass) = score.map_or((json!(0), json!(0)), |s| (s["total"].clone(), s["pass"].clone()));
+                        let (total, pass) =
+                            score.map_or((json!(0), json!(0)), |s| (s["total"].clone(), s["pass"].clone()));
                         return Err(AppError::rule(
                             t("评分未达标", "the score does not qualify"),
                             vec![t(
                                 &format!("得分 {total}，合格线 {pass}，或有类别未达到最低分，且不满足直通条件"),
-                                &format!("score {total} against a pass line of {pass} (or a group below its minimum), and no direct qualification"),
+                                &format!(
+                                    "score {total} against a pass line of {pass} (or a group below its minimum), and no direct qualification"
+                                ),
                             )],
                         ));
                     }
@@ -462,9 +523,17 @@ impl Engine {
         if let Some(rule) = &action.when {
             match self.expr.eval_bool(&rule.expr, ctx) {
                 Ok(true) => {}
-                Ok(false) => return Err(AppError::rule(t("条件不满足", "the condition is not met"), vec![rule.message.clone()])),
+                Ok(false) => {
+                    return Err(AppError::rule(
+                        t("条件不满足", "the condition is not met"),
+                        vec![rule.message.clone()],
+                    ));
+                }
                 Err(e) => {
-                    return Err(AppError::rule(t("条件无法计算", "the condition cannot be evaluated"), vec![rule.message.clone(), t(&e, &e)]));
+                    return Err(AppError::rule(
+                        t("条件无法计算", "the condition cannot be evaluated"),
+                        vec![rule.message.clone(), t(&e, &e)],
+                    ));
                 }
             }
         }
@@ -566,7 +635,13 @@ impl Engine {
                 created_at: a.created_at,
             })
             .collect();
-        let link = |a: application::Model| LinkedApplication { id: a.id, number: a.number, workflow: a.workflow, state: a.state, is_final: a.is_final };
+        let link = |a: application::Model| LinkedApplication {
+            id: a.id,
+            number: a.number,
+            workflow: a.workflow,
+            state: a.state,
+            is_final: a.is_final,
+        };
         let children = application::Entity::find()
             .filter(application::Column::ParentId.eq(&app.id))
             .order_by_asc(application::Column::CreatedAt)
@@ -589,7 +664,12 @@ impl Engine {
             workflow: app.workflow.clone(),
             workflow_version: app.workflow_version,
             workflow_title: def.title().clone(),
-            enterprise: EnterpriseRef { id: ent.id.clone(), name: ent.name.clone(), uscc: ent.uscc.clone(), district: ent.district.clone() },
+            enterprise: EnterpriseRef {
+                id: ent.id.clone(),
+                name: ent.name.clone(),
+                uscc: ent.uscc.clone(),
+                district: ent.district.clone(),
+            },
             state: app.state.clone(),
             state_title: state.and_then(|s| s.title.clone()),
             is_final: app.is_final,
@@ -630,7 +710,13 @@ impl Engine {
         if !districts.is_empty() {
             cond = cond.add(application::Column::District.is_in(districts));
         }
-        cond = cond.add(application::Column::EnterpriseId.eq(actor.enterprise_id.clone().filter(|_| actor.has_role(crate::domain::role::Role::Enterprise)).unwrap_or_default()));
+        cond = cond.add(
+            application::Column::EnterpriseId.eq(actor
+                .enterprise_id
+                .clone()
+                .filter(|_| actor.has_role(crate::domain::role::Role::Enterprise))
+                .unwrap_or_default()),
+        );
         Some(cond)
     }
 
@@ -651,7 +737,10 @@ impl Engine {
         if let Some(e) = &f.enterprise_id {
             q = q.filter(application::Column::EnterpriseId.eq(e));
         }
-        let paginator = q.order_by_desc(application::Column::CreatedAt).order_by_asc(application::Column::Id).paginate(&self.db, per_page);
+        let paginator = q
+            .order_by_desc(application::Column::CreatedAt)
+            .order_by_asc(application::Column::Id)
+            .paginate(&self.db, per_page);
         let total = paginator.num_items().await?;
         let items = paginator.fetch_page(page - 1).await?.iter().map(|a| self.summary(a)).collect();
         Ok(Page { items, total, page, per_page })
@@ -709,7 +798,12 @@ impl Engine {
                 continue;
             }
             let ent_name = self.find_enterprise(&self.db, &app.enterprise_id).await.map(|e| e.name).unwrap_or_default();
-            items.push(TaskItem { overdue: app.due_at.is_some_and(|d| d < now), application: self.summary(&app), enterprise_name: ent_name, actions });
+            items.push(TaskItem {
+                overdue: app.due_at.is_some_and(|d| d < now),
+                application: self.summary(&app),
+                enterprise_name: ent_name,
+                actions,
+            });
         }
         items.sort_by_key(|i| (i.application.due_at.is_none(), i.application.due_at, i.application.created_at));
         Ok(items)
@@ -717,7 +811,10 @@ impl Engine {
 
     /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
     /// first response and changes nothing; the same key with another body is refused.
-    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     pub async fn take_action_once(
         &self,
         actor: &Actor,
@@ -738,7 +835,10 @@ impl Engine {
             if row.request_hash != request_hash {
                 return Err(AppError::Unprocessable {
                     title: t("幂等键已用于另一请求", "the Idempotency-Key was used for another request"),
-                    errors: vec![FieldError { field: "Idempotency-Key".into(), message: t("请为不同请求使用不同的键", "use a new key for a different request") }],
+                    errors: vec![FieldError {
+                        field: "Idempotency-Key".into(),
+                        message: t("请为不同请求使用不同的键", "use a new key for a different request"),
+                    }],
                 });
             }
             if row.status == 0 {
@@ -759,7 +859,9 @@ impl Engine {
         .await;
         if let Err(e) = claim {
             return Err(match e.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed")),
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed"))
+                }
                 _ => e.into(),
             });
         }

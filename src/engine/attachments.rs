@@ -56,7 +56,10 @@ pub fn accepts(accept: &[String], filename: &str, content_type: &str) -> bool {
 }
 
 fn bad_field(field: &str, zh: &str, en: &str) -> AppError {
-    AppError::Unprocessable { title: t("附件无效", "invalid attachment"), errors: vec![FieldError { field: field.into(), message: t(zh, en) }] }
+    AppError::Unprocessable {
+        title: t("附件无效", "invalid attachment"),
+        errors: vec![FieldError { field: field.into(), message: t(zh, en) }],
+    }
 }
 
 impl Engine {
@@ -64,11 +67,17 @@ impl Engine {
     pub async fn upload_attachment(&self, actor: &Actor, app_id: &str, up: Upload) -> Result<AttachmentInfo, AppError> {
         let app = self.visible_app(actor, app_id).await?;
         if !actor.belongs_to(&app.enterprise_id) {
-            return Err(AppError::Forbidden(t("只有申请企业可以上传附件", "only the applicant may upload attachments")));
+            return Err(AppError::Forbidden(t(
+                "只有申请企业可以上传附件",
+                "only the applicant may upload attachments",
+            )));
         }
         let def = self.def_of(&app)?;
         if !def.state(&app.state).is_some_and(|s| s.editable) {
-            return Err(AppError::Conflict(t("申请在当前环节不可修改", "the application cannot be edited in its current state")));
+            return Err(AppError::Conflict(t(
+                "申请在当前环节不可修改",
+                "the application cannot be edited in its current state",
+            )));
         }
         let Some(field) = def.form().field(&up.field) else {
             return Err(bad_field(&up.field, "表单中没有该附件字段", "the form has no such file field"));
@@ -78,7 +87,10 @@ impl Engine {
         };
         let limit = u64::from(*max_mb) * 1024 * 1024;
         if up.bytes.len() as u64 > limit {
-            return Err(AppError::PayloadTooLarge(t(&format!("附件不得超过 {max_mb} MB"), &format!("the file must not exceed {max_mb} MB"))));
+            return Err(AppError::PayloadTooLarge(t(
+                &format!("附件不得超过 {max_mb} MB"),
+                &format!("the file must not exceed {max_mb} MB"),
+            )));
         }
         if up.bytes.is_empty() {
             return Err(bad_field(&up.field, "附件为空", "the file is empty"));
@@ -117,15 +129,27 @@ impl Engine {
         }
         .insert(&txn)
         .await?;
-        let record = json!({"attachment": id, "field": up.field, "filename": up.filename, "sha256": sha256, "size": size});
+        let record =
+            json!({"attachment": id, "field": up.field, "filename": up.filename, "sha256": sha256, "size": size});
         let result = self
-            .commit_change(&txn, Some(app.version), &mut new, Entry { action: "upload", from: Some(&app.state), comment: None, data: Some(&record) }, Caller::User(actor), now)
+            .commit_change(
+                &txn,
+                Some(app.version),
+                &mut new,
+                Entry { action: "upload", from: Some(&app.state), comment: None, data: Some(&record) },
+                Caller::User(actor),
+                now,
+            )
             .await;
+        let result = match result {
+            Ok(()) => txn.commit().await.map_err(AppError::from),
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
+            // Nothing points at the file: remove it so a failed upload leaves no trace.
             let _ = tokio::fs::remove_file(&path).await;
             return Err(e);
         }
-        txn.commit().await?;
         Ok(AttachmentInfo { id, field: up.field, filename: up.filename, content_type: up.content_type, sha256, size })
     }
 

@@ -19,12 +19,28 @@ pub fn is_active(c: &certification::Model, now: DateTime<Utc>) -> bool {
     c.status == "active" && c.valid_until.is_none_or(|v| v > now)
 }
 
-/// Loads the facts `holds`, `held_ever` and `prior` answer from.
-pub async fn load_world(conn: &impl ConnectionTrait, enterprise_id: &str, now: DateTime<Utc>) -> Result<World, AppError> {
-    let certs = certification::Entity::find()
-        .filter(certification::Column::EnterpriseId.eq(enterprise_id))
-        .all(conn)
-        .await?;
+/// Loads the facts `holds`, `held_ever` and `prior` answer from; earlier applications only
+/// when `with_prior` (they can be many, and most definitions never ask).
+pub async fn load_world(
+    conn: &impl ConnectionTrait,
+    enterprise_id: &str,
+    now: DateTime<Utc>,
+    with_prior: bool,
+) -> Result<World, AppError> {
+    let certs =
+        certification::Entity::find().filter(certification::Column::EnterpriseId.eq(enterprise_id)).all(conn).await?;
+    let mut world = World {
+        certifications: certs.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect(),
+        ..World::default()
+    };
+    if with_prior {
+        load_prior(conn, enterprise_id, &mut world).await?;
+    }
+    Ok(world)
+}
+
+/// Adds the enterprise's finished applications (withdrawn ones excepted) to `world`.
+pub async fn load_prior(conn: &impl ConnectionTrait, enterprise_id: &str, world: &mut World) -> Result<(), AppError> {
     let prior = application::Entity::find()
         .filter(application::Column::EnterpriseId.eq(enterprise_id))
         .filter(application::Column::IsFinal.eq(true))
@@ -32,19 +48,18 @@ pub async fn load_world(conn: &impl ConnectionTrait, enterprise_id: &str, now: D
         .order_by_asc(application::Column::UpdatedAt)
         .all(conn)
         .await?;
-    Ok(World {
-        certifications: certs.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect(),
-        prior: prior
-            .into_iter()
-            .map(|a| PriorApplication {
-                workflow: a.workflow,
-                number: a.number,
-                state: a.state,
-                data: serde_json::from_str(&a.data).unwrap_or(Value::Null),
-                finished_at: a.updated_at.to_rfc3339(),
-            })
-            .collect(),
-    })
+    world.prior = prior
+        .into_iter()
+        .map(|a| PriorApplication {
+            workflow: a.workflow,
+            number: a.number,
+            state: a.state,
+            data: serde_json::from_str(&a.data).unwrap_or(Value::Null),
+            finished_at: a.updated_at.to_rfc3339(),
+        })
+        .collect();
+    world.prior_loaded = true;
+    Ok(())
 }
 
 impl Engine {
@@ -60,7 +75,10 @@ impl Engine {
     }
 
     /// Builds the expression scope for an application's data.
-    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     pub fn scope(
         &self,
         def: &WorkflowDefinition,
@@ -95,7 +113,10 @@ impl Engine {
     }
 
     /// Computes the score of `data`, if the workflow has a scoring table.
-    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     pub fn compute_score(
         &self,
         def: &WorkflowDefinition,

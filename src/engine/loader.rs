@@ -32,7 +32,8 @@ fn template_names(templates: &Path, errors: &mut Vec<DefinitionError>) -> HashSe
         errors.push(error(&dir, "the e-mail templates folder is missing"));
         return names;
     };
-    let files: HashSet<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let files: HashSet<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
     for f in &files {
         if let Some(name) = f.strip_suffix(".zh-CN.txt") {
             if name.starts_with('_') {
@@ -49,9 +50,8 @@ fn template_names(templates: &Path, errors: &mut Vec<DefinitionError>) -> HashSe
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"));
     files.sort();
     files
@@ -109,17 +109,17 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
     }
     let mut warnings = Vec::new();
     match calendar.last_year() {
-        None => warnings.push("no holiday calendar data in workflows/calendar/: working days are counted Monday-Friday".to_string()),
-        Some(y) => warnings.push(format!("holiday calendar data ends with {y}; later working days are counted Monday-Friday and flagged as estimated")),
+        None => warnings.push(
+            "no holiday calendar data in workflows/calendar/: working days are counted Monday-Friday".to_string(),
+        ),
+        Some(y) => warnings.push(format!(
+            "holiday calendar data ends with {y}; later working days are counted Monday-Friday and flagged as estimated"
+        )),
     }
     match (catalogue, jurisdictions) {
-        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => Ok(Definitions {
-            catalogue,
-            jurisdictions,
-            calendar,
-            templates_dir: templates.to_path_buf(),
-            warnings,
-        }),
+        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => {
+            Ok(Definitions { catalogue, jurisdictions, calendar, templates_dir: templates.to_path_buf(), warnings })
+        }
         _ => Err(errors),
     }
 }

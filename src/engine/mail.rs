@@ -107,8 +107,15 @@ impl Engine {
     ) -> Result<Vec<user::Model>, AppError> {
         let by_role = |role: Role, pick: JurisdictionFilter| async move {
             let grants = user_role::Entity::find().filter(user_role::Column::Role.eq(role.as_str())).all(conn).await?;
-            let ids: Vec<String> = grants.into_iter().filter(|g| pick(g.jurisdiction.as_deref())).map(|g| g.user_id).collect();
-            Ok::<_, AppError>(user::Entity::find().filter(user::Column::Id.is_in(ids)).filter(user::Column::Active.eq(true)).all(conn).await?)
+            let ids: Vec<String> =
+                grants.into_iter().filter(|g| pick(g.jurisdiction.as_deref())).map(|g| g.user_id).collect();
+            Ok::<_, AppError>(
+                user::Entity::find()
+                    .filter(user::Column::Id.is_in(ids))
+                    .filter(user::Column::Active.eq(true))
+                    .all(conn)
+                    .await?,
+            )
         };
         let district = app.district.clone();
         Ok(match target {
@@ -128,7 +135,8 @@ impl Engine {
                 None => Vec::new(),
             },
             Target::Role(r) => {
-                by_role(*r, Box::new(move |j| j.is_none_or(|j| j == district || j == "city" || j == "province"))).await?
+                by_role(*r, Box::new(move |j| j.is_none_or(|j| j == district || j == "city" || j == "province")))
+                    .await?
             }
         })
     }
@@ -200,7 +208,9 @@ impl Engine {
         let mut sent = 0;
         for row in due {
             let result = self.mail.send(&row).await;
-            let update = outbox::Entity::update_many().filter(outbox::Column::Id.eq(row.id)).filter(outbox::Column::Status.eq("pending"));
+            let update = outbox::Entity::update_many()
+                .filter(outbox::Column::Id.eq(row.id))
+                .filter(outbox::Column::Status.eq("pending"));
             match result {
                 Ok(()) => {
                     update

@@ -55,7 +55,16 @@ impl Engine {
         base_url: String,
     ) -> anyhow::Result<Engine> {
         let mailer = mail::Mailer::new(mail, &defs.templates_dir)?;
-        Ok(Engine { db, defs: Arc::new(defs), expr: ExprEngine::new(), clock, jwt, uploads, mail: Arc::new(mailer), base_url })
+        Ok(Engine {
+            db,
+            defs: Arc::new(defs),
+            expr: ExprEngine::new(),
+            clock,
+            jwt,
+            uploads,
+            mail: Arc::new(mailer),
+            base_url,
+        })
     }
 
     /// The current time, truncated to microseconds so it survives a round trip through PostgreSQL.

@@ -107,15 +107,24 @@ impl Engine {
                 let target = match tm.target.as_deref().unwrap_or("assignees") {
                     "applicant" => Target::Applicant,
                     "actor" => Target::Actor,
-                    other => other
-                        .strip_prefix("role:")
-                        .and_then(|r| r.parse().ok())
-                        .map_or(Target::Assignees, Target::Role),
+                    other => {
+                        other.strip_prefix("role:").and_then(|r| r.parse().ok()).map_or(Target::Assignees, Target::Role)
+                    }
                 };
                 let txn = self.db.begin().await?;
                 let now = self.now();
-                self.queue_mail(&txn, &def, &app, &ent, &target, tm.template.as_deref().unwrap_or("deadline-reminder"), Caller::System, None, now)
-                    .await?;
+                self.queue_mail(
+                    &txn,
+                    &def,
+                    &app,
+                    &ent,
+                    &target,
+                    tm.template.as_deref().unwrap_or("deadline-reminder"),
+                    Caller::System,
+                    None,
+                    now,
+                )
+                .await?;
                 // Closed in the same transaction as the mail it queued: a crash cannot send it twice.
                 timer::Entity::update_many()
                     .col_expr(timer::Column::Status, Expr::value("done"))

@@ -171,7 +171,10 @@ impl Engine {
                     .ok_or_else(|| {
                         AppError::rule(
                             t("期限无法计算", "the period cannot be computed"),
-                            vec![t(&format!("`{e}` 不是非负整数天数"), &format!("`{e}` is not a whole, non-negative number of days"))],
+                            vec![t(
+                                &format!("`{e}` 不是非负整数天数"),
+                                &format!("`{e}` is not a whole, non-negative number of days"),
+                            )],
                         )
                     })?;
                 let n = n as u32;
@@ -204,7 +207,10 @@ impl Engine {
 
     /// After the row is written: cancels the old state's timers, sets the new state's, and runs
     /// its `on_enter` effects in order.
-    #[allow(clippy::too_many_arguments, reason = "the use case's inputs are distinct values; a struct would only rename them")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     pub(super) fn after_enter<'a>(
         &'a self,
         txn: &'a DatabaseTransaction,
@@ -281,19 +287,27 @@ impl Engine {
                     Effect::Start { workflow, when, data: exprs } => {
                         if let Some(w) = when {
                             let go = self.expr.eval_bool(w, &ctx).map_err(|m| {
-                                AppError::rule(t("子申请条件无法计算", "the start condition cannot be computed"), vec![t(&m, &m)])
+                                AppError::rule(
+                                    t("子申请条件无法计算", "the start condition cannot be computed"),
+                                    vec![t(&m, &m)],
+                                )
                             })?;
                             if !go {
                                 continue;
                             }
                         }
                         if depth >= MAX_START_DEPTH {
-                            return Err(AppError::Internal(anyhow::anyhow!("start effects nest deeper than {MAX_START_DEPTH}")));
+                            return Err(AppError::Internal(anyhow::anyhow!(
+                                "start effects nest deeper than {MAX_START_DEPTH}"
+                            )));
                         }
                         let mut child_data = Map::new();
                         for (k, e) in exprs {
                             let v = self.expr.eval(e, &ctx).map_err(|m| {
-                                AppError::rule(t("子申请数据无法计算", "the child application's data cannot be computed"), vec![t(&m, &m)])
+                                AppError::rule(
+                                    t("子申请数据无法计算", "the child application's data cannot be computed"),
+                                    vec![t(&m, &m)],
+                                )
                             })?;
                             let json = serde_json::to_value(&v).unwrap_or(Value::Null);
                             child_data.insert(k.clone(), json);
@@ -304,8 +318,18 @@ impl Engine {
                             .latest(workflow)
                             .cloned()
                             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("workflow {workflow} vanished")))?;
-                        self.create_in_txn(txn, &child_def, ent, child_data, Caller::System, Some(&app.id), world, now, depth + 1)
-                            .await?;
+                        self.create_in_txn(
+                            txn,
+                            &child_def,
+                            ent,
+                            child_data,
+                            Caller::System,
+                            Some(&app.id),
+                            world,
+                            now,
+                            depth + 1,
+                        )
+                        .await?;
                     }
                     Effect::Notify(n) => {
                         self.queue_mail(txn, def, app, ent, &n.to, &n.template, caller, None, now).await?;
@@ -363,10 +387,23 @@ impl Engine {
                 created_at: now,
                 updated_at: now,
             };
+            if def.uses_prior() && !world.prior_loaded {
+                super::context::load_prior(txn, &ent.id, world).await?;
+            }
             let score = self.compute_score(def, &data, ent, world, caller, Some(&app), now);
             app.data = Value::Object(data.clone()).to_string();
             app.score = score.as_ref().and_then(|s| serde_json::to_string(s).ok());
-            let ctx = self.scope(def, &data, score.as_ref().map(crate::domain::scoring::Score::expression_value), ent, caller, Some(&app), now).to_value(world);
+            let ctx = self
+                .scope(
+                    def,
+                    &data,
+                    score.as_ref().map(crate::domain::scoring::Score::expression_value),
+                    ent,
+                    caller,
+                    Some(&app),
+                    now,
+                )
+                .to_value(world);
             self.prepare_enter(def, &mut app, &def.initial().name, &ctx, now)?;
             let comment = parent.map(|p| format!("started by application {p}"));
             self.commit_change(

@@ -24,11 +24,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(engine: Data) -> Result<HttpResponse, AppError> {
-    engine
-        .db
-        .ping()
-        .await
-        .map_err(|_| AppError::Unavailable(t("数据库不可用", "the database is not reachable")))?;
+    engine.db.ping().await.map_err(|_| AppError::Unavailable(t("数据库不可用", "the database is not reachable")))?;
     Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
         "workflows": engine.defs.catalogue.latest_all().count(),
@@ -42,7 +38,9 @@ pub async fn metrics(engine: Data) -> Result<HttpResponse, AppError> {
 
 pub async fn register(engine: Data, body: web::Json<Registration>) -> Result<HttpResponse, AppError> {
     let (enterprise, login) = engine.register(body.into_inner()).await?;
-    Ok(HttpResponse::Created().json(json!({"enterprise": enterprise, "user": login.user, "token": login.token, "expires_at": login.expires_at})))
+    Ok(HttpResponse::Created().json(
+        json!({"enterprise": enterprise, "user": login.user, "token": login.token, "expires_at": login.expires_at}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -68,7 +66,12 @@ pub async fn list_users(engine: Data, user: AuthUser) -> Result<HttpResponse, Ap
     Ok(HttpResponse::Ok().json(json!({"items": engine.list_users(&user.0).await?})))
 }
 
-pub async fn patch_user(engine: Data, user: AuthUser, id: web::Path<String>, body: web::Json<UserPatch>) -> Result<HttpResponse, AppError> {
+pub async fn patch_user(
+    engine: Data,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<UserPatch>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(engine.patch_user(&user.0, &id, body.into_inner()).await?))
 }
 
@@ -86,13 +89,21 @@ pub struct CreateBody {
     data: Map<String, Value>,
 }
 
-pub async fn create_application(engine: Data, user: AuthUser, body: web::Json<CreateBody>) -> Result<HttpResponse, AppError> {
+pub async fn create_application(
+    engine: Data,
+    user: AuthUser,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
     let view = engine.create_application(&user.0, &b.workflow, b.enterprise_id.as_deref(), b.data).await?;
     Ok(HttpResponse::Created().insert_header((header::ETAG, format!("\"{}\"", view.version))).json(view))
 }
 
-pub async fn list_applications(engine: Data, user: AuthUser, q: web::Query<ListFilter>) -> Result<HttpResponse, AppError> {
+pub async fn list_applications(
+    engine: Data,
+    user: AuthUser,
+    q: web::Query<ListFilter>,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(engine.list_applications(&user.0, q.into_inner()).await?))
 }
 
@@ -108,7 +119,9 @@ fn if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
     if s == "*" {
         return Ok(None);
     }
-    s.parse().map(Some).map_err(|_| AppError::BadRequest(t("If-Match 应为申请版本号", "If-Match must be the application's version")))
+    s.parse()
+        .map(Some)
+        .map_err(|_| AppError::BadRequest(t("If-Match 应为申请版本号", "If-Match must be the application's version")))
 }
 
 #[derive(Deserialize)]
@@ -145,9 +158,11 @@ pub async fn take_action(
         Err(_) => ActionRequest::default(),
     };
     let version = if_match(&req)?;
-    let key = req.headers().get("Idempotency-Key").and_then(|h| h.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
+    let key =
+        req.headers().get("Idempotency-Key").and_then(|h| h.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
     if let Some(key) = key {
-        let fingerprint = json!({"id": id, "action": action, "comment": body.comment, "data": body.data, "if_match": version});
+        let fingerprint =
+            json!({"id": id, "action": action, "comment": body.comment, "data": body.data, "if_match": version});
         let hash = hex::encode(Sha256::digest(fingerprint.to_string().as_bytes()));
         let view = engine.take_action_once(&user.0, &id, &action, body, version, key, &hash).await?;
         return Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view["version"]))).json(view));
@@ -156,7 +171,12 @@ pub async fn take_action(
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view.version))).json(view))
 }
 
-pub async fn upload_attachment(engine: Data, user: AuthUser, id: web::Path<String>, mut payload: Multipart) -> Result<HttpResponse, AppError> {
+pub async fn upload_attachment(
+    engine: Data,
+    user: AuthUser,
+    id: web::Path<String>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, AppError> {
     let bad = |m: String| AppError::BadRequest(t("上传格式错误", &m));
     let Some(field) = payload.next().await else {
         return Err(bad("send one file as multipart/form-data, named after the form field".into()));
@@ -180,10 +200,28 @@ pub async fn upload_attachment(engine: Data, user: AuthUser, id: web::Path<Strin
 pub async fn get_attachment(engine: Data, user: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (att, path) = engine.attachment(&user.0, &id).await?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| AppError::Internal(e.into()))?;
-    let safe_name: String = att.filename.chars().filter(|c| !c.is_control() && *c != '"').collect();
+    let ascii: String = att
+        .filename
+        .chars()
+        .map(|c| if c.is_ascii() && !c.is_control() && c != '"' && c != '\\' { c } else { '_' })
+        .collect();
+    let encoded: String = att
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     Ok(HttpResponse::Ok()
         .content_type(att.content_type)
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe_name}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
         .insert_header(("X-Content-SHA256", att.sha256))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
@@ -201,15 +239,23 @@ pub struct CertQuery {
     status: Option<String>,
 }
 
-pub async fn list_certifications(engine: Data, user: AuthUser, q: web::Query<CertQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_certifications(
+    engine: Data,
+    user: AuthUser,
+    q: web::Query<CertQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let items = engine.certifications(&user.0, q.enterprise_id.as_deref(), q.kind.as_deref(), q.status.as_deref()).await?;
+    let items =
+        engine.certifications(&user.0, q.enterprise_id.as_deref(), q.kind.as_deref(), q.status.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
 
 pub async fn verify_audit(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> {
     if !(user.0.has_role(Role::Admin) || user.0.has_role(Role::Auditor)) {
-        return Err(AppError::Forbidden(t("仅管理员和审计员可核验审计日志", "only administrators and auditors may verify the audit log")));
+        return Err(AppError::Forbidden(t(
+            "仅管理员和审计员可核验审计日志",
+            "only administrators and auditors may verify the audit log",
+        )));
     }
     Ok(HttpResponse::Ok().json(engine.verify_audit().await?))
 }

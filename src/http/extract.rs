@@ -27,7 +27,9 @@ impl FromRequest for AuthUser {
             .map(|s| s.trim().to_string());
         Box::pin(async move {
             let engine = engine.ok_or_else(|| AppError::Internal(anyhow::anyhow!("engine missing")))?;
-            let token = token.ok_or_else(|| AppError::Unauthorized(t("请先登录", "sign in first: send Authorization: Bearer <token>")))?;
+            let token = token.ok_or_else(|| {
+                AppError::Unauthorized(t("请先登录", "sign in first: send Authorization: Bearer <token>"))
+            })?;
             Ok(AuthUser(engine.authenticate(&token).await?))
         })
     }

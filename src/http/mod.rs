@@ -17,8 +17,14 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 /// THE route table: every route on one screen.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
-        .app_data(web::PathConfig::default().error_handler(|e, _| AppError::BadRequest(t("路径参数无效", &e.to_string())).into()))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::BadRequest(t("查询参数无效", &e.to_string())).into()))
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| AppError::BadRequest(t("路径参数无效", &e.to_string())).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| AppError::BadRequest(t("查询参数无效", &e.to_string())).into()),
+        )
         .route("/healthz", web::get().to(api::healthz))
         .route("/readyz", web::get().to(api::readyz))
         .route("/metrics", web::get().to(api::metrics))
@@ -59,10 +65,15 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             AppError::PayloadTooLarge(t("请求内容过大", &format!("the body is larger than {JSON_LIMIT} bytes")))
         }
-        JsonPayloadError::ContentType => AppError::BadRequest(t("请以 application/json 提交", "send the body as application/json")),
+        JsonPayloadError::ContentType => {
+            AppError::BadRequest(t("请以 application/json 提交", "send the body as application/json"))
+        }
         JsonPayloadError::Deserialize(d) if d.is_data() => AppError::Unprocessable {
             title: t("请求字段类型或取值错误", "a field has the wrong type or value"),
-            errors: vec![crate::domain::form::FieldError { field: String::new(), message: t(&d.to_string(), &d.to_string()) }],
+            errors: vec![crate::domain::form::FieldError {
+                field: String::new(),
+                message: t(&d.to_string(), &d.to_string()),
+            }],
         },
         other => AppError::BadRequest(t(&format!("JSON 格式错误：{other}"), &format!("malformed JSON: {other}"))),
     };

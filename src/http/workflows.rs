@@ -82,7 +82,12 @@ pub async fn list_workflows(engine: web::Data<Engine>, _user: AuthUser, req: Htt
     HttpResponse::Ok().json(json!({"items": items}))
 }
 
-pub async fn get_workflow(engine: web::Data<Engine>, _user: AuthUser, req: HttpRequest, key: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get_workflow(
+    engine: web::Data<Engine>,
+    _user: AuthUser,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let def = find(&engine, &key)?;
     Ok(HttpResponse::Ok().json(definition_json(&def, request_lang(&req))))
 }
@@ -103,7 +108,9 @@ pub async fn get_diagram(
     let def = find(&engine, &key)?;
     let lang = request_lang(&req);
     Ok(match q.format.as_deref() {
-        Some("mermaid") => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(diagram::mermaid(&def, lang)),
+        Some("mermaid") => {
+            HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(diagram::mermaid(&def, lang))
+        }
         _ => HttpResponse::Ok().content_type("image/svg+xml").body(diagram::svg(&def, lang)),
     })
 }

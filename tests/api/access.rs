@@ -34,7 +34,8 @@ async fn inbox(app: &TestApp, token: &str) -> Vec<(String, Vec<String>)> {
         .unwrap()
         .iter()
         .map(|t| {
-            let mut names: Vec<String> = t["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
+            let mut names: Vec<String> =
+                t["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
             names.sort();
             (t["application"]["id"].as_str().unwrap().to_string(), names)
         })
@@ -42,7 +43,8 @@ async fn inbox(app: &TestApp, token: &str) -> Vec<(String, Vec<String>)> {
 }
 
 fn action_names(view: &Value) -> Vec<String> {
-    let mut names: Vec<String> = view["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
+    let mut names: Vec<String> =
+        view["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
     names.sort();
     names
 }
@@ -176,7 +178,13 @@ dual_test!(a_reviewer_of_another_district_can_neither_see_nor_act_on_the_applica
 dual_test!(a_reviewer_who_approved_at_district_level_cannot_also_approve_at_city_level, |app: TestApp| async move {
     // Arrange: one person holds reviewer roles in jingkou and at city level.
     let (_, ent) = app.register_enterprise("jingkou").await;
-    let both = user_with(&app, "both@gov.cn", vec![grant(Role::Reviewer, Some("jingkou")), grant(Role::Reviewer, Some("city"))], None).await;
+    let both = user_with(
+        &app,
+        "both@gov.cn",
+        vec![grant(Role::Reviewer, Some("jingkou")), grant(Role::Reviewer, Some("city"))],
+        None,
+    )
+    .await;
     let other_city = app.staff(Role::Reviewer, Some("city")).await;
     let id = submitted(&app, &ent).await;
     let r = app.get(&format!("/api/applications/{id}"), &both).await;
@@ -192,7 +200,9 @@ dual_test!(a_reviewer_who_approved_at_district_level_cannot_also_approve_at_city
     let r = app.get(&format!("/api/applications/{id}"), &both).await;
     assert_eq!(r.body["actions"], json!([]));
     assert!(!inbox(&app, &both).await.iter().any(|(i, _)| *i == id));
-    for (action, body) in [("approve", json!({})), ("reject", json!({"comment": "自己驳回"})), ("return", json!({"comment": "自己退回"}))] {
+    for (action, body) in
+        [("approve", json!({})), ("reject", json!({"comment": "自己驳回"})), ("return", json!({"comment": "自己退回"}))]
+    {
         let r = app.act(&both, &id, action, body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {:?}", r.body);
     }

@@ -26,7 +26,9 @@ async fn login(app: &TestApp, email: &str, password: &str) -> Resp {
 }
 
 fn error_fields(r: &Resp) -> Vec<String> {
-    r.body["errors"].as_array().map_or_else(Vec::new, |a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+    r.body["errors"]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
 }
 
 fn assert_problem(r: &Resp, status: StatusCode) {
@@ -47,7 +49,10 @@ dual_test!(a_registered_enterprise_is_signed_in_and_sees_itself_on_me, |app: Tes
     assert_eq!(r.body["enterprise"]["uscc"], VALID_USCC);
     assert_eq!(r.body["enterprise"]["district"], "jingkou");
     assert_eq!(r.body["enterprise"]["urban"], true);
-    assert_eq!(r.body["enterprise"]["profile"]["legal_person"], "张三", "extra enterprise fields are kept as its profile");
+    assert_eq!(
+        r.body["enterprise"]["profile"]["legal_person"], "张三",
+        "extra enterprise fields are kept as its profile"
+    );
     assert!(!r.body.to_string().contains("password"), "no password or hash is ever returned: {}", r.body);
     let token = r.body["token"].as_str().unwrap();
     let me = app.get("/api/me", token).await;
@@ -122,7 +127,10 @@ dual_test!(a_registration_with_several_mistakes_reports_them_all_at_once, |app: 
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
     let mut fields = error_fields(&r);
     fields.sort();
-    assert_eq!(fields, vec!["enterprise.district", "enterprise.name", "enterprise.uscc", "user.email", "user.name", "user.password"]);
+    assert_eq!(
+        fields,
+        vec!["enterprise.district", "enterprise.name", "enterprise.uscc", "user.email", "user.name", "user.password"]
+    );
     assert!(r.body["errors"].as_array().unwrap().iter().all(|e| e["message"].as_str().is_some_and(|m| !m.is_empty())));
 });
 
@@ -197,19 +205,30 @@ dual_test!(an_admin_creates_lists_changes_and_deactivates_a_reviewer, |app: Test
     // The list shows both users and never a password hash.
     let list = app.get("/api/users", &admin).await;
     assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
-    let emails: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> =
+        list.body["items"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
     assert_eq!(emails, vec!["admin@test.cn", "li@gov.cn"]);
     let text = list.body.to_string();
     assert!(!text.contains("password") && !text.contains("$argon2"), "{text}");
 
     // Roles change.
     let r = app
-        .patch(&format!("/api/users/{user_id}"), &admin, json!({"roles": [{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor"}]}))
+        .patch(
+            &format!("/api/users/{user_id}"),
+            &admin,
+            json!({"roles": [{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor"}]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(r.body["roles"], json!([{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor", "jurisdiction": null}]));
+    assert_eq!(
+        r.body["roles"],
+        json!([{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor", "jurisdiction": null}])
+    );
     let me = app.get("/api/me", &reviewer).await;
-    assert_eq!(me.body["roles"], json!([{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor", "jurisdiction": null}]));
+    assert_eq!(
+        me.body["roles"],
+        json!([{"role": "reviewer", "jurisdiction": "city"}, {"role": "auditor", "jurisdiction": null}])
+    );
 
     // Deactivated: no sign-in, and the token already issued stops working.
     let r = app.patch(&format!("/api/users/{user_id}"), &admin, json!({"active": false})).await;
@@ -234,17 +253,36 @@ dual_test!(a_staff_role_needs_a_jurisdiction_and_other_roles_take_none, |app: Te
         json!([{"role": "enterprise"}]),
     ];
     for roles in cases {
-        let r = app.post("/api/users", &admin, json!({"email": "x@gov.cn", "password": PASSWORD, "name": "X", "roles": roles.clone()})).await;
+        let r = app
+            .post(
+                "/api/users",
+                &admin,
+                json!({"email": "x@gov.cn", "password": PASSWORD, "name": "X", "roles": roles.clone()}),
+            )
+            .await;
         assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error_fields(&r), vec!["roles[0]"], "{roles}");
     }
     // Nothing was created by the refused requests.
-    let r = app.post("/api/users", &admin, json!({"email": "x@gov.cn", "password": PASSWORD, "name": "X", "roles": [{"role": "finance"}]})).await;
+    let r = app
+        .post(
+            "/api/users",
+            &admin,
+            json!({"email": "x@gov.cn", "password": PASSWORD, "name": "X", "roles": [{"role": "finance"}]}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let r = app.post("/api/users", &admin, json!({"email": "X@gov.cn", "password": PASSWORD, "name": "X2", "roles": []})).await;
+    let r = app
+        .post("/api/users", &admin, json!({"email": "X@gov.cn", "password": PASSWORD, "name": "X2", "roles": []}))
+        .await;
     assert_problem(&r, StatusCode::CONFLICT);
     // PATCH checks roles the same way.
-    let id = app.get("/api/users", &admin).await.body["items"].as_array().unwrap().iter().find(|u| u["email"] == "x@gov.cn").unwrap()["id"]
+    let id = app.get("/api/users", &admin).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "x@gov.cn")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -257,7 +295,8 @@ dual_test!(only_admins_manage_users, |app: TestApp| async move {
     let (_, ent) = app.register_enterprise("jingkou").await;
     let reviewer = app.staff(Role::Reviewer, Some("city")).await;
     let auditor = app.staff(Role::Auditor, None).await;
-    let new_user = json!({"email": "sneaky@gov.cn", "password": PASSWORD, "name": "Sneaky", "roles": [{"role": "admin"}]});
+    let new_user =
+        json!({"email": "sneaky@gov.cn", "password": PASSWORD, "name": "Sneaky", "roles": [{"role": "admin"}]});
     for token in [&ent, &reviewer, &auditor] {
         let r = app.post("/api/users", token, new_user.clone()).await;
         assert_problem(&r, StatusCode::FORBIDDEN);
@@ -268,7 +307,10 @@ dual_test!(only_admins_manage_users, |app: TestApp| async move {
     let my_id = me.body["id"].as_str().unwrap();
     let r = app.patch(&format!("/api/users/{my_id}"), &reviewer, json!({"roles": [{"role": "admin"}]})).await;
     assert_problem(&r, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/me", &reviewer).await.body["roles"], json!([{"role": "reviewer", "jurisdiction": "city"}]));
+    assert_eq!(
+        app.get("/api/me", &reviewer).await.body["roles"],
+        json!([{"role": "reviewer", "jurisdiction": "city"}])
+    );
     assert_problem(&login(&app, "sneaky@gov.cn", PASSWORD).await, StatusCode::UNAUTHORIZED);
 });
 

@@ -10,8 +10,17 @@ use crate::dual_test;
 use crate::helpers::{Resp, TestApp, good_sample};
 
 /// Sends raw bytes with a content type (and a bearer token when given).
-async fn raw(app: &TestApp, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Resp {
-    let mut req = app.client.request(method, format!("{}{}", app.address, path)).header("content-type", content_type).body(body);
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut req =
+        app.client.request(method, format!("{}{}", app.address, path)).header("content-type", content_type).body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -32,7 +41,9 @@ fn assert_problem(r: &Resp, status: StatusCode) {
 }
 
 fn error_fields(r: &Resp) -> Vec<String> {
-    r.body["errors"].as_array().map_or_else(Vec::new, |a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+    r.body["errors"]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
 }
 
 /// A draft of the sample workflow; returns its id.
@@ -48,7 +59,16 @@ dual_test!(a_malformed_json_body_is_400, |app: TestApp| async move {
     assert_problem(&r, StatusCode::BAD_REQUEST);
     let r = raw(&app, Method::POST, "/api/register", None, "application/json", b"not json at all".to_vec(), &[]).await;
     assert_problem(&r, StatusCode::BAD_REQUEST);
-    let r = raw(&app, Method::PATCH, &format!("/api/applications/{id}"), Some(&ent), "application/json", b"{\"data\": {".to_vec(), &[]).await;
+    let r = raw(
+        &app,
+        Method::PATCH,
+        &format!("/api/applications/{id}"),
+        Some(&ent),
+        "application/json",
+        b"{\"data\": {".to_vec(),
+        &[],
+    )
+    .await;
     assert_problem(&r, StatusCode::BAD_REQUEST);
     // Nothing was created.
     assert_eq!(app.get("/api/applications", &ent).await.body["total"], 1);
@@ -108,8 +128,14 @@ dual_test!(an_unknown_action_is_404_and_an_action_of_another_state_is_409, |app:
     assert_problem(&app.act(&district, &id, "approve", json!({})).await, StatusCode::CONFLICT);
     assert_problem(&app.act(&ent, &id, "publish", json!({})).await, StatusCode::CONFLICT);
     // An application that does not exist.
-    assert_problem(&app.act(&ent, "00000000-0000-0000-0000-000000000000", "submit", json!({})).await, StatusCode::NOT_FOUND);
-    assert_problem(&app.get("/api/applications/00000000-0000-0000-0000-000000000000", &district).await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &app.act(&ent, "00000000-0000-0000-0000-000000000000", "submit", json!({})).await,
+        StatusCode::NOT_FOUND,
+    );
+    assert_problem(
+        &app.get("/api/applications/00000000-0000-0000-0000-000000000000", &district).await,
+        StatusCode::NOT_FOUND,
+    );
     let r = app.get(&format!("/api/applications/{id}"), &ent).await;
     assert_eq!(r.body["state"], "draft");
     assert_eq!(r.body["history"].as_array().unwrap().len(), 1);
@@ -152,7 +178,9 @@ dual_test!(a_json_body_over_one_mebibyte_is_413, |app: TestApp| async move {
     let (_, ent) = app.register_enterprise("jingkou").await;
     let id = draft(&app, &ent).await;
     let big = "字".repeat(400 * 1024); // 1.2 MB of UTF-8
-    let r = app.post("/api/applications", &ent, json!({"workflow": "sample-recognition", "data": {"summary": big.clone()}})).await;
+    let r = app
+        .post("/api/applications", &ent, json!({"workflow": "sample-recognition", "data": {"summary": big.clone()}}))
+        .await;
     assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE);
     let r = app.patch(&format!("/api/applications/{id}"), &ent, json!({"data": {"summary": big.clone()}})).await;
     assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE);
@@ -189,7 +217,16 @@ dual_test!(errors_follow_accept_language_and_default_to_chinese, |app: TestApp| 
     assert_problem(&zh, StatusCode::UNAUTHORIZED);
     assert_eq!(zh.body["title"], "需要登录");
     assert_eq!(en.body["title"], "Unauthorized");
-    let en = raw(&app, Method::POST, "/api/applications", Some(&ent), "application/json", b"{".to_vec(), &[("Accept-Language", "en")]).await;
+    let en = raw(
+        &app,
+        Method::POST,
+        "/api/applications",
+        Some(&ent),
+        "application/json",
+        b"{".to_vec(),
+        &[("Accept-Language", "en")],
+    )
+    .await;
     assert_eq!(en.body["title"], "Bad request", "{:?}", en.body);
 });
 
@@ -212,7 +249,8 @@ dual_test!(form_data_of_the_wrong_type_or_an_unknown_field_is_422_naming_the_fie
     fields.sort();
     assert_eq!(fields, vec!["founded", "sector", "staff"]);
     // The same checks apply when the application is created.
-    let r = app.post("/api/applications", &ent, json!({"workflow": "sample-recognition", "data": {"staff": "many"}})).await;
+    let r =
+        app.post("/api/applications", &ent, json!({"workflow": "sample-recognition", "data": {"staff": "many"}})).await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&r), vec!["staff"]);
     // The refused patches changed nothing.

@@ -114,12 +114,27 @@ pub async fn spawn_app_with(backend: Backend, workflows: &std::path::Path) -> Te
     let address = format!("http://127.0.0.1:{}", app.port());
     let engine = app.engine.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), engine, clock, dir, counter: std::sync::atomic::AtomicU32::new(0), emails: Default::default() }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        engine,
+        clock,
+        dir,
+        counter: std::sync::atomic::AtomicU32::new(0),
+        emails: Default::default(),
+    }
 }
 
 impl TestApp {
     /// Sends a request with an optional bearer token, JSON body and extra headers.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self.client.request(method, format!("{}{}", self.address, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -156,7 +171,9 @@ impl TestApp {
 
     /// Signs in and returns the token.
     pub async fn login(&self, email: &str) -> String {
-        let r = self.request(Method::POST, "/api/auth/login", None, Some(json!({"email": email, "password": PASSWORD})), &[]).await;
+        let r = self
+            .request(Method::POST, "/api/auth/login", None, Some(json!({"email": email, "password": PASSWORD})), &[])
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login {email}: {:?}", r.body);
         let token = r.body["token"].as_str().unwrap().to_string();
         self.emails.lock().unwrap().insert(token.clone(), email.to_string());

@@ -34,7 +34,8 @@ dual_test!(a_returned_application_is_corrected_resubmitted_and_recognised, |app:
     let r = app.patch(&format!("/api/applications/{id}"), &ent, json!({"data": {"rd_expense": "60000"}})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["score"]["total"], 45, "R&D of 6% earns 20 points");
-    let rd = r.body["score"]["indicators"].as_array().unwrap().iter().find(|i| i["key"] == "rd_intensity").unwrap().clone();
+    let rd =
+        r.body["score"]["indicators"].as_array().unwrap().iter().find(|i| i["key"] == "rd_intensity").unwrap().clone();
     assert_eq!((rd["points"].clone(), rd["max"].clone(), rd["lost"].clone()), (json!(20), json!(20), json!(0)));
     let r = app.act(&ent, &id, "submit", json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
@@ -57,8 +58,12 @@ dual_test!(a_returned_application_is_corrected_resubmitted_and_recognised, |app:
     let r = app.get(&format!("/api/applications/{id}"), &ent).await;
     assert_eq!(r.body["state"], "recognised");
     assert_eq!(r.body["final"], true);
-    let actions: Vec<&str> = r.body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["create", "submit", "return", "save", "submit", "approve", "approve", "approve", "approve", "publish"]);
+    let actions: Vec<&str> =
+        r.body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        vec!["create", "submit", "return", "save", "submit", "approve", "approve", "approve", "approve", "publish"]
+    );
     let last = r.body["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"]["name"], "system");
     let certs = app.get(&format!("/api/certifications?enterprise_id={ent_id}"), &ent).await;
@@ -116,7 +121,15 @@ dual_test!(submitting_checks_the_form_eligibility_and_score, |app: TestApp| asyn
     data["staff"] = json!(5000);
     let r = app.patch(&format!("/api/applications/{id}"), &ent, json!({"data": data})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let r = app.request(reqwest::Method::POST, &format!("/api/applications/{id}/actions/submit"), Some(&ent), Some(json!({})), &[("Accept-Language", "en")]).await;
+    let r = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/applications/{id}/actions/submit"),
+            Some(&ent),
+            Some(json!({})),
+            &[("Accept-Language", "en")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body["detail"].as_str().unwrap().contains("fewer than 1000 employees"), "{:?}", r.body);
     // Score below the pass line and no direct route: refused; the high-tech route qualifies.

@@ -53,7 +53,13 @@ async fn an_application_keeps_the_version_it_started_with() {
     tokio::spawn(restarted.run_until_stopped());
     let client = reqwest::Client::new();
     let id = old["id"].as_str().unwrap();
-    let submit = client.post(format!("{address}/api/applications/{id}/actions/submit")).bearer_auth(&ent).json(&json!({})).send().await.unwrap();
+    let submit = client
+        .post(format!("{address}/api/applications/{id}/actions/submit"))
+        .bearer_auth(&ent)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
 
     // Assert: the old application follows version 1, a new one version 2.
     assert_eq!(submit.status(), StatusCode::OK);
@@ -71,7 +77,13 @@ async fn an_application_keeps_the_version_it_started_with() {
     let new: serde_json::Value = new.json().await.unwrap();
     assert_eq!(new["workflow_version"], 2);
     let new_id = new["id"].as_str().unwrap();
-    let r = client.post(format!("{address}/api/applications/{new_id}/actions/submit")).bearer_auth(&ent).json(&json!({})).send().await.unwrap();
+    let r = client
+        .post(format!("{address}/api/applications/{new_id}/actions/submit"))
+        .bearer_auth(&ent)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     let r: serde_json::Value = r.json().await.unwrap();
     assert_eq!(r["state"], "district_check");
 }

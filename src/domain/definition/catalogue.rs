@@ -26,7 +26,11 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// Validates every file and the links between them; returns every error found.
-    pub fn build(files: &[SourceFile], engine: &ExprEngine, templates: &HashSet<String>) -> Result<Catalogue, Vec<DefinitionError>> {
+    pub fn build(
+        files: &[SourceFile],
+        engine: &ExprEngine,
+        templates: &HashSet<String>,
+    ) -> Result<Catalogue, Vec<DefinitionError>> {
         let mut errors = Vec::new();
         let mut cat = Catalogue::default();
         for f in files {
@@ -39,7 +43,12 @@ impl Catalogue {
                             file: f.path.clone(),
                             line: 1,
                             column: 1,
-                            message: format!("version {} of `{}` is also defined in {}", def.version(), def.key(), other.file()),
+                            message: format!(
+                                "version {} of `{}` is also defined in {}",
+                                def.version(),
+                                def.key(),
+                                other.file()
+                            ),
                         });
                     } else {
                         versions.insert(def.version(), Arc::new(def));
@@ -50,13 +59,19 @@ impl Catalogue {
         }
         for def in cat.all() {
             for (child, line, column, _state, keys) in def.child_starts() {
-                let at = |message: String| DefinitionError { file: def.file().to_string(), line: *line, column: *column, message };
+                let at = |message: String| DefinitionError {
+                    file: def.file().to_string(),
+                    line: *line,
+                    column: *column,
+                    message,
+                };
                 match cat.latest(child) {
                     None => errors.push(at(format!("start names unknown workflow `{child}`"))),
                     Some(c) => {
                         for k in keys {
                             if c.form().field(k).is_none() {
-                                errors.push(at(format!("start gives `{k}`, which workflow `{child}` has no field for")));
+                                errors
+                                    .push(at(format!("start gives `{k}`, which workflow `{child}` has no field for")));
                             }
                         }
                     }

@@ -111,20 +111,37 @@ pub fn svg(def: &WorkflowDefinition, lang: Lang) -> String {
             let Some(&(x2, y2)) = pos.get(a.to.as_str()) else { continue };
             let (sx, sy) = (x1 + bw / 2.0, y1 + bh);
             let (ex, ey) = if y2 > y1 { (x2 + bw / 2.0, y2) } else { (x2 + bw, y2 + bh / 2.0) };
-            let timed = st.timeout.as_ref().filter(|t| t.action == a.name).map(|t| format!(" ⏱ {}", timer(&t.after))).unwrap_or_default();
+            let timed = st
+                .timeout
+                .as_ref()
+                .filter(|t| t.action == a.name)
+                .map(|t| format!(" ⏱ {}", timer(&t.after)))
+                .unwrap_or_default();
             let dash = if a.by == By::System { " stroke-dasharray=\"4 3\"" } else { "" };
             let _ = writeln!(
                 out,
                 "<g class=\"transition\"><line x1=\"{sx:.0}\" y1=\"{sy:.0}\" x2=\"{ex:.0}\" y2=\"{ey:.0}\" stroke=\"#444\"{dash} marker-end=\"url(#arrow)\"/><text x=\"{:.0}\" y=\"{:.0}\" fill=\"#222\">{}</text></g>",
                 (sx + ex) / 2.0 + 4.0,
                 (sy + ey) / 2.0,
-                esc(&format!("{} · {}{}{}", a.name, who(def, &st.name, a.by), a.quorum.map(|q| format!(" ×{q}")).unwrap_or_default(), timed))
+                esc(&format!(
+                    "{} · {}{}{}",
+                    a.name,
+                    who(def, &st.name, a.by),
+                    a.quorum.map(|q| format!(" ×{q}")).unwrap_or_default(),
+                    timed
+                ))
             );
         }
     }
     for st in def.states() {
         let Some(&(x, y)) = pos.get(st.name.as_str()) else { continue };
-        let fill = if st.is_final { "#e6f4ea" } else if st.editable { "#fff8e1" } else { "#e8f0fe" };
+        let fill = if st.is_final {
+            "#e6f4ea"
+        } else if st.editable {
+            "#fff8e1"
+        } else {
+            "#e8f0fe"
+        };
         let stroke = if st.is_final { " stroke-width=\"3\"" } else { "" };
         let _ = writeln!(
             out,
@@ -135,7 +152,10 @@ pub fn svg(def: &WorkflowDefinition, lang: Lang) -> String {
             esc(&st.label(lang)),
             x + bw / 2.0,
             y + 40.0,
-            esc(&st.assignee.as_ref().map_or_else(|| st.name.clone(), |a| format!("{} · {:?}", a.role, a.scope).to_lowercase()))
+            esc(&st
+                .assignee
+                .as_ref()
+                .map_or_else(|| st.name.clone(), |a| format!("{} · {:?}", a.role, a.scope).to_lowercase()))
         );
     }
     out.push_str("</svg>\n");

@@ -177,6 +177,8 @@ pub struct WorkflowDefinition {
     file: String,
     /// Where each `start` effect was written, for the cross-file checks of the catalogue.
     starts_children: Vec<(String, u64, u64, String, Vec<String>)>,
+    /// Whether an expression calls `prior(…)`: only then are earlier applications loaded.
+    uses_prior: bool,
 }
 
 impl WorkflowDefinition {
@@ -218,5 +220,8 @@ impl WorkflowDefinition {
     }
     pub fn file(&self) -> &str {
         &self.file
+    }
+    pub fn uses_prior(&self) -> bool {
+        self.uses_prior
     }
 }

@@ -31,6 +31,8 @@ pub struct Context<'a> {
 struct Collector<'a> {
     file: &'a str,
     errors: Vec<DefinitionError>,
+    /// Whether any expression calls `prior(…)`, which needs the enterprise's earlier applications.
+    uses_prior: bool,
 }
 
 impl Collector<'_> {
@@ -49,7 +51,11 @@ fn key_re() -> Regex {
 }
 
 /// Parses and validates one definition file.
-pub fn parse_definition(file: &str, source: &str, cx: &Context<'_>) -> Result<WorkflowDefinition, Vec<DefinitionError>> {
+pub fn parse_definition(
+    file: &str,
+    source: &str,
+    cx: &Context<'_>,
+) -> Result<WorkflowDefinition, Vec<DefinitionError>> {
     let raw: raw::Workflow = serde_saphyr::from_str(source).map_err(|e| {
         let loc = e.location();
         let text = e.without_snippet().to_string();
@@ -64,7 +70,7 @@ pub fn parse_definition(file: &str, source: &str, cx: &Context<'_>) -> Result<Wo
             message: strip_position(message.lines().next().unwrap_or("invalid YAML")),
         }]
     })?;
-    let mut c = Collector { file, errors: Vec::new() };
+    let mut c = Collector { file, errors: Vec::new(), uses_prior: false };
     let def = build(raw, file, cx, &mut c);
     if c.errors.is_empty() {
         def.ok_or_else(Vec::new)
@@ -88,9 +94,10 @@ fn build(raw: raw::Workflow, file: &str, cx: &Context<'_>, c: &mut Collector<'_>
         c.at(raw.key.referenced, format!("key `{}` must be lowercase letters, digits, `-` or `_`", raw.key.value));
     }
     if let Some(expected) = cx.expected_key
-        && raw.key.value != expected {
-            c.at(raw.key.referenced, format!("key `{}` does not match the file name `{expected}`", raw.key.value));
-        }
+        && raw.key.value != expected
+    {
+        c.at(raw.key.referenced, format!("key `{}` does not match the file name `{expected}`", raw.key.value));
+    }
     let version = match u32::try_from(raw.version.value) {
         Ok(v) if v >= 1 => v,
         _ => {
@@ -134,13 +141,18 @@ fn build(raw: raw::Workflow, file: &str, cx: &Context<'_>, c: &mut Collector<'_>
         Some(i) => i.value.clone(),
         None => state_names[0].clone(),
     };
+    let state_locs: HashMap<String, Location> =
+        raw.states.value.iter().map(|(k, v)| (k.clone(), v.referenced)).collect();
+    let with_assignee: HashSet<String> =
+        raw.states.value.iter().filter(|(_, v)| v.value.assignee.is_some()).map(|(k, _)| k.clone()).collect();
     let mut starts_children = Vec::new();
     let mut states = IndexMap::new();
     for (name, st) in raw.states.value {
-        let state = build_state(&name, st, &state_names, cx, &names, scoring.is_some(), c, &mut starts_children);
+        let set = StateSet { names: &state_names, has_scoring: scoring.is_some(), with_assignee: &with_assignee };
+        let state = build_state(&name, st, &set, cx, &names, c, &mut starts_children);
         states.insert(name, state);
     }
-    check_reachability(&initial, &states, states_loc, c);
+    check_reachability(&initial, &states, &state_locs, states_loc, c);
     Some(WorkflowDefinition {
         key: raw.key.value,
         version,
@@ -155,6 +167,7 @@ fn build(raw: raw::Workflow, file: &str, cx: &Context<'_>, c: &mut Collector<'_>
         states,
         file: file.to_string(),
         starts_children,
+        uses_prior: c.uses_prior,
     })
 }
 
@@ -166,7 +179,10 @@ fn build_form(raw: Option<raw::Form>, c: &mut Collector<'_>) -> Form {
         let loc = f.referenced;
         let f = f.value;
         if !re.is_match(&f.key.value) {
-            c.at(f.key.referenced, format!("field key `{}` must be lowercase letters, digits, `-` or `_`", f.key.value));
+            c.at(
+                f.key.referenced,
+                format!("field key `{}` must be lowercase letters, digits, `-` or `_`", f.key.value),
+            );
         }
         if !seen.insert(f.key.value.clone()) {
             c.at(f.key.referenced, format!("field `{}` is defined twice", f.key.value));
@@ -201,13 +217,35 @@ fn build_form(raw: Option<raw::Form>, c: &mut Collector<'_>) -> Form {
         let pattern = f.pattern.and_then(|p| match Regex::new(&p.value) {
             Ok(r) => Some(r),
             Err(e) => {
-                c.at(p.referenced, format!("pattern does not compile: {e}"));
+                let detail =
+                    e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+                c.at(p.referenced, format!("pattern does not compile: {detail}"));
                 None
             }
         });
+        if let Some(m) = f.max_mb.as_ref().filter(|m| m.value == 0) {
+            c.at(m.referenced, "max_mb must be at least 1");
+        }
         let min = f.min.and_then(|b| build_bound(&kind, b, c));
         let max = f.max.and_then(|b| build_bound(&kind, b, c));
-        fields.push(Field { key: f.key.value, kind, label: f.label, help: f.help, required: f.required, min, max, pattern });
+        let inverted = match (&min, &max) {
+            (Some(Bound::Number(lo)), Some(Bound::Number(hi))) => lo > hi,
+            (Some(Bound::Date(lo)), Some(Bound::Date(hi))) => lo > hi,
+            _ => false,
+        };
+        if inverted {
+            c.at(loc, format!("field `{}` has a `min` above its `max`", f.key.value));
+        }
+        fields.push(Field {
+            key: f.key.value,
+            kind,
+            label: f.label,
+            help: f.help,
+            required: f.required,
+            min,
+            max,
+            pattern,
+        });
     }
     Form { fields }
 }
@@ -238,6 +276,7 @@ fn build_bound(kind: &FieldKind, b: Spanned<raw::Bound>, c: &mut Collector<'_>) 
 }
 
 fn check_expr(src: &Spanned<String>, cx: &Context<'_>, names: &Names, c: &mut Collector<'_>) {
+    c.uses_prior |= src.value.contains("prior");
     if let Err(e) = cx.engine.check(&src.value, names) {
         c.at(src.referenced, e);
     }
@@ -250,7 +289,8 @@ fn build_rule(r: raw::Rule, cx: &Context<'_>, names: &Names, c: &mut Collector<'
 
 fn build_scoring(raw: Spanned<raw::Scoring>, cx: &Context<'_>, names: &Names, c: &mut Collector<'_>) -> Scoring {
     let s = raw.value;
-    let groups: Vec<Group> = s.groups.into_iter().map(|g| Group { key: g.value.key, title: g.value.title, min: g.value.min }).collect();
+    let groups: Vec<Group> =
+        s.groups.into_iter().map(|g| Group { key: g.value.key, title: g.value.title, min: g.value.min }).collect();
     let group_keys: HashSet<&str> = groups.iter().map(|g| g.key.as_str()).collect();
     let mut seen = HashSet::new();
     let mut indicators = Vec::new();
@@ -261,9 +301,10 @@ fn build_scoring(raw: Spanned<raw::Scoring>, cx: &Context<'_>, names: &Names, c:
             c.at(loc, format!("indicator `{}` is defined twice", i.key));
         }
         if let Some(g) = &i.group
-            && !group_keys.contains(g.value.as_str()) {
-                c.at(g.referenced, format!("indicator `{}` names unknown group `{}`", i.key, g.value));
-            }
+            && !group_keys.contains(g.value.as_str())
+        {
+            c.at(g.referenced, format!("indicator `{}` names unknown group `{}`", i.key, g.value));
+        }
         check_expr(&i.value, cx, names, c);
         if i.points.is_empty() {
             c.at(loc, format!("indicator `{}` needs at least one band in `points`", i.key));
@@ -273,9 +314,10 @@ fn build_scoring(raw: Spanned<raw::Scoring>, cx: &Context<'_>, names: &Names, c:
             .into_iter()
             .map(|b| {
                 if let (Some(lo), Some(hi)) = (b.value.min, b.value.max)
-                    && lo > hi {
-                        c.at(b.referenced, format!("band min {lo} is above its max {hi}"));
-                    }
+                    && lo > hi
+                {
+                    c.at(b.referenced, format!("band min {lo} is above its max {hi}"));
+                }
                 Band { min: b.value.min, max: b.value.max, points: b.value.points, label: b.value.label }
             })
             .collect();
@@ -290,7 +332,10 @@ fn build_scoring(raw: Spanned<raw::Scoring>, cx: &Context<'_>, names: &Names, c:
     }
     let max: f64 = indicators.iter().map(Indicator::max).sum();
     if s.pass.value > max {
-        c.at(s.pass.referenced, format!("pass line {} is above the most points the table can give ({max})", s.pass.value));
+        c.at(
+            s.pass.referenced,
+            format!("pass line {} is above the most points the table can give ({max})", s.pass.value),
+        );
     }
     let direct = s.direct.into_iter().map(|r| build_rule(r, cx, names, c)).collect();
     Scoring { pass: s.pass.value, groups, indicators, direct }
@@ -308,7 +353,10 @@ fn build_target(t: &Spanned<String>, c: &mut Collector<'_>) -> Target {
                 Target::Applicant
             }
             None => {
-                c.at(t.referenced, format!("unknown target `{other}`; expected applicant, assignees, actor or role:<name>"));
+                c.at(
+                    t.referenced,
+                    format!("unknown target `{other}`; expected applicant, assignees, actor or role:<name>"),
+                );
                 Target::Applicant
             }
         },
@@ -330,7 +378,12 @@ fn build_duration(d: Spanned<raw::Duration>, cx: &Context<'_>, names: &Names, c:
     let loc = d.referenced;
     let mut expr = |e: raw::ExprOrNumber| -> String {
         match e {
-            raw::ExprOrNumber::Number(n) => n.to_string(),
+            raw::ExprOrNumber::Number(n) => {
+                if n < 0 {
+                    c.at(loc, format!("a period cannot be negative ({n} days)"));
+                }
+                n.to_string()
+            }
             raw::ExprOrNumber::Expr(s) => {
                 check_expr(&Spanned { value: s.clone(), referenced: loc, defined: loc }, cx, names, c);
                 s
@@ -350,23 +403,34 @@ fn build_duration(d: Spanned<raw::Duration>, cx: &Context<'_>, names: &Names, c:
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The states of a definition as the per-state checks need them.
+struct StateSet<'a> {
+    names: &'a [String],
+    /// Whether the definition has a scoring table (for `check: [scoring]`).
+    has_scoring: bool,
+    /// States that have an assignee (targets of `to: assignees`).
+    with_assignee: &'a HashSet<String>,
+}
+
 fn build_state(
     name: &str,
     st: Spanned<raw::State>,
-    state_names: &[String],
+    set: &StateSet<'_>,
     cx: &Context<'_>,
     names: &Names,
-    has_scoring: bool,
     c: &mut Collector<'_>,
     children: &mut Vec<(String, u64, u64, String, Vec<String>)>,
 ) -> State {
+    let has_scoring = set.has_scoring;
     let loc = st.referenced;
     let st = st.value;
     let assignee = st.assignee.map(|a| {
         let role = match a.value.role.value.parse::<Role>() {
             Ok(Role::Enterprise) => {
-                c.at(a.value.role.referenced, "an assignee must be a staff role; use `by: applicant` for the enterprise");
+                c.at(
+                    a.value.role.referenced,
+                    "an assignee must be a staff role; use `by: applicant` for the enterprise",
+                );
                 Role::Reviewer
             }
             Ok(r) => r,
@@ -384,7 +448,7 @@ fn build_state(
             }
         };
         for s in &a.value.separate_from {
-            if !state_names.contains(&s.value) {
+            if !set.names.contains(&s.value) {
                 c.at(s.referenced, format!("separate_from names unknown state `{}`", s.value));
             }
         }
@@ -394,7 +458,7 @@ fn build_state(
     for (aname, a) in st.actions {
         let aloc = a.referenced;
         let a = a.value;
-        if !state_names.contains(&a.to.value) {
+        if !set.names.contains(&a.to.value) {
             c.at(a.to.referenced, format!("action `{aname}` goes to unknown state `{}`", a.to.value));
         }
         let by = match a.by.as_ref().map(|b| (b.value.as_str(), b.referenced)) {
@@ -444,6 +508,14 @@ fn build_state(
             }
             q.value
         });
+        for n in &a.notify {
+            if n.value.to.value == "assignees" && !set.with_assignee.contains(&a.to.value) {
+                c.at(
+                    n.value.to.referenced,
+                    format!("`assignees` of state `{}` are nobody: it has no assignee", a.to.value),
+                );
+            }
+        }
         let notify = a.notify.into_iter().map(|n| build_notify(n.value, cx, c)).collect();
         let when = a.when.map(|w| Rule {
             expr: w.value.clone(),
@@ -452,13 +524,19 @@ fn build_state(
                 en: format!("condition not met: {}", w.value),
             }),
         });
-        actions.insert(aname.clone(), Action { name: aname, title: a.title, to: a.to.value, by, comment, checks, when, quorum, notify });
+        actions.insert(
+            aname.clone(),
+            Action { name: aname, title: a.title, to: a.to.value, by, comment, checks, when, quorum, notify },
+        );
     }
     let timeout = st.timeout.map(|t| {
         let tl = t.referenced;
         let t = t.value;
         match actions.get(&t.action.value) {
-            None => c.at(t.action.referenced, format!("timeout names unknown action `{}` of state `{name}`", t.action.value)),
+            None => c.at(
+                t.action.referenced,
+                format!("timeout names unknown action `{}` of state `{name}`", t.action.value),
+            ),
             Some(a) if a.by != By::System => {
                 c.at(t.action.referenced, format!("timeout action `{}` must be `by: system`", t.action.value))
             }
@@ -480,6 +558,9 @@ fn build_state(
                 c.at(r.value.before.referenced, e);
                 Span::default()
             });
+            if r.value.to.value == "assignees" && !set.with_assignee.contains(name) {
+                c.at(r.value.to.referenced, format!("`assignees` of state `{name}` are nobody: it has no assignee"));
+            }
             Remind { before, to: build_target(&r.value.to, c), template: build_template(&r.value.template, cx, c) }
         })
         .collect();
@@ -488,9 +569,15 @@ fn build_state(
         on_enter.push(match e.value {
             raw::Effect::Grant(g) => {
                 if !key_re().is_match(&g.certification.value) {
-                    c.at(g.certification.referenced, "a certification kind must be lowercase letters, digits, `-` or `_`");
+                    c.at(
+                        g.certification.referenced,
+                        "a certification kind must be lowercase letters, digits, `-` or `_`",
+                    );
                 }
-                Effect::Grant { certification: g.certification.value, valid_for: g.valid_for.map(|d| build_duration(d, cx, names, c)) }
+                Effect::Grant {
+                    certification: g.certification.value,
+                    valid_for: g.valid_for.map(|d| build_duration(d, cx, names, c)),
+                }
             }
             raw::Effect::Revoke(r) => Effect::Revoke { certification: r.certification.value },
             raw::Effect::Start(s) => {
@@ -513,7 +600,12 @@ fn build_state(
                     data: s.data.into_iter().map(|(k, v)| (k, v.value)).collect(),
                 }
             }
-            raw::Effect::Notify(n) => Effect::Notify(build_notify(n, cx, c)),
+            raw::Effect::Notify(n) => {
+                if n.to.value == "assignees" && !set.with_assignee.contains(name) {
+                    c.at(n.to.referenced, format!("`assignees` of state `{name}` are nobody: it has no assignee"));
+                }
+                Effect::Notify(build_notify(n, cx, c))
+            }
         });
     }
     if st.is_final && !actions.is_empty() {
@@ -535,7 +627,13 @@ fn build_state(
     }
 }
 
-fn check_reachability(initial: &str, states: &IndexMap<String, State>, loc: Location, c: &mut Collector<'_>) {
+fn check_reachability(
+    initial: &str,
+    states: &IndexMap<String, State>,
+    locs: &HashMap<String, Location>,
+    loc: Location,
+    c: &mut Collector<'_>,
+) {
     let mut seen: HashMap<&str, ()> = HashMap::new();
     let mut queue = VecDeque::from([initial]);
     while let Some(s) = queue.pop_front() {
@@ -548,7 +646,8 @@ fn check_reachability(initial: &str, states: &IndexMap<String, State>, loc: Loca
     }
     for name in states.keys() {
         if !seen.contains_key(name.as_str()) {
-            c.at(loc, format!("state `{name}` cannot be reached from the initial state `{initial}`"));
+            let at = locs.get(name).copied().unwrap_or(loc);
+            c.at(at, format!("state `{name}` cannot be reached from the initial state `{initial}`"));
         }
     }
     if !states.values().any(|s| s.is_final) {
@@ -1196,9 +1295,12 @@ scoring:
     #[test]
     fn every_state_must_be_reachable() {
         let src = with(&[("  done:\n", "  limbo:\n    final: true\n  done:\n")]);
-        // Reported at the `states` map (its first key), not at the unreachable state.
-        assert_only(&src, at(&src, "draft:\n"), "state `limbo` cannot be reached from the initial state `draft`");
-        assert_eq!(at(&src, "draft:\n"), (30, 3));
+        // Reported at the unreachable state itself.
+        assert_only(
+            &src,
+            at(&src, "final: true\n  done:"),
+            "state `limbo` cannot be reached from the initial state `draft`",
+        );
     }
 
     #[test]
@@ -1345,5 +1447,41 @@ states:
         .unwrap_or_else(|e| panic!("{}", show(&e)));
         assert_eq!(cat.latest("demo").map(|d| d.version()), Some(2));
         assert_eq!(cat.all().count(), 2);
+    }
+
+    // ---- checks added after review ----
+
+    #[test]
+    fn a_field_whose_min_is_above_its_max_is_refused() {
+        let src = with(&[("      type: integer\n", "      type: integer\n      min: 10\n      max: 5\n")]);
+        assert_only(&src, at(&src, "key: amount\n      type: integer"), "field `amount` has a `min` above its `max`");
+    }
+
+    #[test]
+    fn a_file_field_of_zero_megabytes_is_refused() {
+        let src = with(&[("      type: file\n", "      type: file\n      max_mb: 0\n")]);
+        assert_only(&src, at(&src, "0\n"), "max_mb must be at least 1");
+    }
+
+    #[test]
+    fn notifying_the_assignees_of_a_state_without_assignee_is_refused() {
+        let src = with(&[(
+            "      approve: {to: done, notify: [{to: applicant,",
+            "      approve: {to: done, notify: [{to: assignees,",
+        )]);
+        assert_only(&src, at(&src, "assignees, template: approved"), "`assignees` of state `done` are nobody");
+    }
+
+    #[test]
+    fn a_negative_computed_period_is_refused() {
+        let src = with(&[("after: 10 working days", "after: {days: -5}")]);
+        assert_only(&src, at(&src, "{days: -5}"), "a period cannot be negative");
+    }
+
+    #[test]
+    fn a_definition_knows_whether_it_asks_for_earlier_applications() {
+        assert!(!parse(MINIMAL).unwrap().uses_prior());
+        let src = with(&[("\"form.amount > 0\"", "\"form.amount > 0 and prior('demo') | length == 0\"")]);
+        assert!(parse(&src).unwrap().uses_prior());
     }
 }
