@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on the first surprise")]
 //! The real `certflow` binary: `validate` on the shipped definitions and on broken copies of
 //! them, `graph`, and `--help`.
 

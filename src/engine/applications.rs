@@ -52,6 +52,11 @@ pub struct TaskItem {
     pub overdue: bool,
 }
 
+/// The sequence number the next history entry of an application takes.
+fn next_seq(hist: &[history::Model]) -> i32 {
+    hist.last().map_or(1, |h| h.seq + 1)
+}
+
 fn not_editable() -> AppError {
     AppError::Conflict(t("申请在当前环节不可修改", "the application cannot be edited in its current state"))
 }
@@ -205,7 +210,7 @@ impl Engine {
             &txn,
             Some(app.version),
             &mut new,
-            Entry { action: "save", from: Some(&app.state), comment: None, data: Some(&patch_value) },
+            Entry { seq: None, action: "save", from: Some(&app.state), comment: None, data: Some(&patch_value) },
             Caller::User(actor),
             now,
         )
@@ -449,37 +454,47 @@ impl Engine {
                 .await?;
             if count < u64::from(q) {
                 let vote_data = json!({"vote": action.name, "votes": count, "quorum": q});
-                self.commit_change(
-                    &txn,
-                    Some(app.version),
-                    &mut new,
-                    Entry { action: &action.name, from: Some(&app.state), comment, data: Some(&vote_data) },
-                    caller,
-                    now,
-                )
-                .await?;
+                let seq = Some(next_seq(&hist));
+                let entry = self
+                    .commit_change(
+                        &txn,
+                        Some(app.version),
+                        &mut new,
+                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: Some(&vote_data) },
+                        caller,
+                        now,
+                    )
+                    .await?;
                 txn.commit().await?;
-                return self.view(caller, &new).await;
+                let mut hist = hist;
+                hist.push(entry);
+                let votes = self.votes_of(&self.db, &new).await?;
+                return self.view_loaded(caller, &new, &def, &ent, hist, votes).await;
             }
         }
         let new_ctx = self.scope(&def, &data, score_value, &ent, caller, Some(&new), now).to_value(&world);
         self.prepare_enter(&def, &mut new, &action.to, &new_ctx, now)?;
-        self.commit_change(
-            &txn,
-            Some(app.version),
-            &mut new,
-            Entry { action: &action.name, from: Some(&app.state), comment, data: patch_value.as_ref() },
-            caller,
-            now,
-        )
-        .await?;
+        let seq = Some(next_seq(&hist));
+        let entry = self
+            .commit_change(
+                &txn,
+                Some(app.version),
+                &mut new,
+                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: patch_value.as_ref() },
+                caller,
+                now,
+            )
+            .await?;
         self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
         for n in &action.notify {
             self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
                 .await?;
         }
         txn.commit().await?;
-        self.view(caller, &new).await
+        let mut hist = hist;
+        hist.push(entry);
+        // A transition starts a new visit: no votes yet.
+        self.view_loaded(caller, &new, &def, &ent, hist, Vec::new()).await
     }
 
     fn run_checks(
@@ -598,8 +613,21 @@ impl Engine {
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
         let hist = self.history_of(&self.db, &app.id).await?;
         let votes = self.votes_of(&self.db, app).await?;
+        self.view_loaded(caller, app, &def, &ent, hist, votes).await
+    }
+
+    /// Builds the view from parts the caller already holds.
+    async fn view_loaded(
+        &self,
+        caller: Caller<'_>,
+        app: &application::Model,
+        def: &WorkflowDefinition,
+        ent: &enterprise::Model,
+        hist: Vec<history::Model>,
+        votes: Vec<vote::Model>,
+    ) -> Result<ApplicationView, AppError> {
         let actions: Vec<ActionView> = self
-            .available(caller, &def, app, &hist, &votes)
+            .available(caller, def, app, &hist, &votes)
             .into_iter()
             .map(|a| ActionView {
                 name: a.name.clone(),

@@ -136,13 +136,13 @@ impl Engine {
                 &txn,
                 Some(app.version),
                 &mut new,
-                Entry { action: "upload", from: Some(&app.state), comment: None, data: Some(&record) },
+                Entry { seq: None, action: "upload", from: Some(&app.state), comment: None, data: Some(&record) },
                 Caller::User(actor),
                 now,
             )
             .await;
         let result = match result {
-            Ok(()) => txn.commit().await.map_err(AppError::from),
+            Ok(_) => txn.commit().await.map_err(AppError::from),
             Err(e) => Err(e),
         };
         if let Err(e) = result {

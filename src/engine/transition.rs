@@ -28,6 +28,9 @@ const MAX_START_DEPTH: u32 = 8;
 
 /// A history entry about to be written.
 pub struct Entry<'a> {
+    /// The entry's sequence number when the caller already knows it (it read the history under
+    /// the same version check); `None` looks it up.
+    pub seq: Option<i32>,
     pub action: &'a str,
     pub from: Option<&'a str>,
     pub comment: Option<&'a str>,
@@ -86,14 +89,20 @@ impl Engine {
         entry: Entry<'_>,
         caller: Caller<'_>,
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let last = history::Entity::find()
-            .filter(history::Column::ApplicationId.eq(&app.id))
-            .order_by_desc(history::Column::Seq)
-            .limit(1)
-            .one(txn)
-            .await?;
-        let seq = last.as_ref().map_or(1, |h| h.seq + 1);
+    ) -> Result<history::Model, AppError> {
+        let seq = match (entry.seq, old_version) {
+            (Some(s), _) => s,
+            (None, None) => 1,
+            (None, Some(_)) => {
+                let last = history::Entity::find()
+                    .filter(history::Column::ApplicationId.eq(&app.id))
+                    .order_by_desc(history::Column::Seq)
+                    .limit(1)
+                    .one(txn)
+                    .await?;
+                last.as_ref().map_or(1, |h| h.seq + 1)
+            }
+        };
         let prev = app.head_hash.clone();
         let (actor_id, actor_name) = caller_identity(caller);
         let data = entry.data.map(Value::to_string);
@@ -133,7 +142,7 @@ impl Engine {
                 app.clone().into_active_model().reset_all().insert(txn).await?;
             }
         }
-        history::ActiveModel {
+        let entry = history::ActiveModel {
             id: NotSet,
             application_id: Set(app.id.clone()),
             seq: Set(seq),
@@ -150,7 +159,7 @@ impl Engine {
         }
         .insert(txn)
         .await?;
-        Ok(())
+        Ok(entry)
     }
 
     /// Evaluates a duration of the definition against the application's data.
@@ -410,7 +419,7 @@ impl Engine {
                 txn,
                 None,
                 &mut app,
-                Entry { action: "create", from: None, comment: comment.as_deref(), data: None },
+                Entry { seq: Some(1), action: "create", from: None, comment: comment.as_deref(), data: None },
                 caller,
                 now,
             )

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on the first surprise")]
 //! Integration tests through HTTP, each on a fresh database: SQLite always, PostgreSQL when
 //! `CERTFLOW_TEST_POSTGRES_URL` is set (otherwise those runs are listed as ignored).
 
