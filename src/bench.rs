@@ -255,6 +255,8 @@ async fn measure(url: &str, dir: &Path, templates: &Path, n: usize) -> anyhow::R
         smtp_url: None,
         mail_from: "bench@localhost".into(),
         mail_dir: dir.join("mail"),
+        mail_tries: 3,
+        mail_backoff: std::time::Duration::from_secs(1),
         tick: Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,

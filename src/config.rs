@@ -23,6 +23,10 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub mail_dir: PathBuf,
+    /// Tries before a message is dead-lettered (marked failed for an admin to retry).
+    pub mail_tries: i32,
+    /// Wait after the first failed delivery; doubles with each further failure.
+    pub mail_backoff: std::time::Duration,
     /// Period of the timer sweep and the mail delivery.
     pub tick: std::time::Duration,
     /// The address people reach the server at, for links in mail.
@@ -71,6 +75,12 @@ impl Settings {
             smtp_url: var("CERTFLOW_SMTP_URL"),
             mail_from: var("CERTFLOW_MAIL_FROM").unwrap_or_else(|| "certflow@localhost".into()),
             mail_dir: var("CERTFLOW_MAIL_DIR").unwrap_or_else(|| "data/mail".into()).into(),
+            mail_tries: var("CERTFLOW_MAIL_TRIES")
+                .map(|v| v.parse::<i32>().map_err(|_| format!("CERTFLOW_MAIL_TRIES `{v}` is not a number")))
+                .transpose()?
+                .unwrap_or(5)
+                .max(1),
+            mail_backoff: parse_tick(&var("CERTFLOW_MAIL_BACKOFF").unwrap_or_else(|| "30s".into()))?,
             tick: parse_tick(&var("CERTFLOW_TICK").unwrap_or_else(|| "1s".into()))?,
             base_url: var("CERTFLOW_BASE_URL"),
             run_scheduler: true,

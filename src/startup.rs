@@ -83,7 +83,8 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
         smtp_url: settings.smtp_url.clone(),
         from: settings.mail_from.clone(),
         dir: settings.mail_dir.clone(),
-        max_attempts: 5,
+        max_attempts: settings.mail_tries,
+        backoff: chrono::Duration::from_std(settings.mail_backoff).unwrap_or(chrono::Duration::seconds(30)),
     };
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
     let engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;

@@ -473,7 +473,8 @@ impl Engine {
             }
         }
         let new_ctx = self.scope(&def, &data, score_value, &ent, caller, Some(&new), now).to_value(&world);
-        self.prepare_enter(&def, &mut new, &action.to, &new_ctx, now)?;
+        let resumed = self.resumed_due(&txn, &def, &app, &action.to, now).await?;
+        self.prepare_enter(&def, &mut new, &action.to, &new_ctx, resumed, now)?;
         let seq = Some(next_seq(&hist));
         let entry = self
             .commit_change(
@@ -485,6 +486,7 @@ impl Engine {
                 now,
             )
             .await?;
+        self.enter_timers(&txn, &def, &new, Some(&app.state), now).await?;
         self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
         for n in &action.notify {
             self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
@@ -708,6 +710,7 @@ impl Engine {
             actions,
             votes: votes_view,
             due_at: app.due_at,
+            due_estimated: self.due_estimated(def, app),
             history: hist
                 .into_iter()
                 .map(|h| HistoryView {
@@ -727,6 +730,23 @@ impl Engine {
             created_at: app.created_at,
             updated_at: app.updated_at,
         })
+    }
+
+    /// Whether the deadline counts working days on dates the calendar data does not cover.
+    fn due_estimated(&self, def: &WorkflowDefinition, app: &application::Model) -> bool {
+        use crate::domain::definition::DurationSpec;
+        let Some(due) = app.due_at else { return false };
+        let counts_working_days =
+            def.state(&app.state).and_then(|s| s.timeout.as_ref()).is_some_and(|t| match &t.after {
+                DurationSpec::Fixed(span) => span.working_days > 0,
+                DurationSpec::WorkingDays(_) => true,
+                DurationSpec::Days(_) => false,
+            });
+        let cst = crate::domain::calendar::china_offset();
+        let cal = &self.defs.calendar;
+        counts_working_days
+            && !(cal.covers(app.state_entered_at.with_timezone(&cst).date_naive())
+                && cal.covers(due.with_timezone(&cst).date_naive()))
     }
 
     fn visibility(actor: &Actor) -> Option<Condition> {

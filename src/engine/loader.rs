@@ -9,6 +9,9 @@ use crate::domain::definition::{Catalogue, DefinitionError, SourceFile};
 use crate::domain::expr::ExprEngine;
 use crate::domain::jurisdiction::Jurisdictions;
 
+/// How close to the end of the calendar data `validate` starts warning.
+const CALENDAR_WARNING_DAYS: i64 = 60;
+
 /// Everything loaded from `workflows/` and `templates/`.
 #[derive(Debug, Clone)]
 pub struct Definitions {
@@ -108,13 +111,20 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
         }
     }
     let mut warnings = Vec::new();
+    let today = chrono::Utc::now().with_timezone(&crate::domain::calendar::china_offset()).date_naive();
     match calendar.last_year() {
         None => warnings.push(
             "no holiday calendar data in workflows/calendar/: working days are counted Monday-Friday".to_string(),
         ),
-        Some(y) => warnings.push(format!(
-            "holiday calendar data ends with {y}; later working days are counted Monday-Friday and flagged as estimated"
-        )),
+        Some(y) => {
+            let end = chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or(today);
+            if (end - today).num_days() <= CALENDAR_WARNING_DAYS {
+                warnings.push(format!(
+                    "the holiday calendar data ends on {end}: add workflows/calendar/{}.yaml from the State Council notice; until then later working days are counted Monday-Friday and deadlines are marked estimated",
+                    y + 1
+                ));
+            }
+        }
     }
     match (catalogue, jurisdictions) {
         (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => {

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::message::{Mailbox, Message, MultiPart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -15,11 +15,11 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::Engine;
-use crate::domain::access::Caller;
+use crate::domain::access::{Actor, Caller};
 use crate::domain::definition::{Target, WorkflowDefinition};
 use crate::domain::role::Role;
 use crate::domain::text::Lang;
-use crate::error::AppError;
+use crate::error::{AppError, t};
 use crate::storage::entities::{application, enterprise, outbox, user, user_role};
 
 /// Where mail goes.
@@ -32,7 +32,14 @@ pub struct MailSettings {
     pub dir: PathBuf,
     /// Tries before a message is marked failed.
     pub max_attempts: i32,
+    /// Wait after the first failed try; it doubles with every further failure.
+    pub backoff: Duration,
 }
+
+/// Messages claimed per round.
+const MAIL_BATCH: u64 = 50;
+/// How long a claimed message stays with the process that claimed it.
+const MAIL_LEASE_SECONDS: i64 = 120;
 
 /// Renders and delivers mail.
 pub struct Mailer {
@@ -52,24 +59,35 @@ impl Mailer {
         Ok(Mailer { env, settings, transport })
     }
 
-    /// Renders a template into (subject, body). The first line of a template is `Subject: …`.
-    pub fn render(&self, name: &str, lang: Lang, ctx: &Value) -> anyhow::Result<(String, String)> {
+    /// Renders a template into (subject, text body, HTML body if the template has an `.html`
+    /// twin). The first line of the text template is `Subject: …`.
+    pub fn render(&self, name: &str, lang: Lang, ctx: &Value) -> anyhow::Result<(String, String, Option<String>)> {
         let tpl = self.env.get_template(&format!("email/{name}.{}.txt", lang.tag()))?;
         let text = tpl.render(minijinja::value::Serde(ctx))?;
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let subject = first.strip_prefix("Subject:").unwrap_or(first).trim().to_string();
-        Ok((subject, rest.trim_start_matches('\n').to_string()))
+        let html = match self.env.get_template(&format!("email/{name}.{}.html", lang.tag())) {
+            Ok(t) => Some(t.render(minijinja::value::Serde(ctx))?),
+            Err(e) if e.kind() == minijinja::ErrorKind::TemplateNotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((subject, rest.trim_start_matches('\n').to_string(), html))
     }
 
     fn message(&self, row: &outbox::Model) -> anyhow::Result<Message> {
         let from: Mailbox = self.settings.from.parse()?;
         let to: Mailbox = row.recipient.parse()?;
-        Ok(Message::builder()
-            .from(from)
-            .to(to)
-            .subject(row.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(row.body_text.clone())?)
+        let domain = from.email.domain().to_string();
+        // A stable Message-ID: a message sent again after a crash is recognisably the same one.
+        let builder = Message::builder().from(from).to(to).subject(row.subject.clone()).message_id(Some(format!(
+            "<outbox-{}-{}@{domain}>",
+            row.id,
+            row.created_at.timestamp()
+        )));
+        Ok(match &row.body_html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(row.body_text.clone(), html.clone()))?,
+            None => builder.header(ContentType::TEXT_PLAIN).body(row.body_text.clone())?,
+        })
     }
 
     async fn send(&self, row: &outbox::Model) -> anyhow::Result<()> {
@@ -155,6 +173,24 @@ impl Engine {
         action: Option<(&str, Option<&str>)>,
         now: DateTime<Utc>,
     ) -> Result<usize, AppError> {
+        self.queue_mail_with(txn, def, app, ent, target, template, caller, action, now, Value::Null).await
+    }
+
+    /// [`Engine::queue_mail`] with a certification in the template context.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn queue_mail_with(
+        &self,
+        txn: &DatabaseTransaction,
+        def: &WorkflowDefinition,
+        app: &application::Model,
+        ent: &enterprise::Model,
+        target: &Target,
+        template: &str,
+        caller: Caller<'_>,
+        action: Option<(&str, Option<&str>)>,
+        now: DateTime<Utc>,
+        certification: Value,
+    ) -> Result<usize, AppError> {
         let people = self.recipients(txn, def, app, target, caller).await?;
         let state_title = def.state(&app.state).map(|s| s.label(Lang::Zh)).unwrap_or_default();
         for person in &people {
@@ -169,9 +205,9 @@ impl Engine {
                 "action": action.map(|(name, comment)| json!({"name": name, "comment": comment})),
                 "actor": match caller { Caller::User(a) => json!({"name": a.name}), Caller::System => Value::Null },
                 "deadline": app.due_at.map(|d| d.with_timezone(&crate::domain::calendar::china_offset()).to_rfc3339()),
-                "certification": Value::Null,
+                "certification": certification.clone(),
             });
-            let (subject, body) = self.mail.render(template, lang, &ctx).map_err(AppError::Internal)?;
+            let (subject, body, html) = self.mail.render(template, lang, &ctx).map_err(AppError::Internal)?;
             outbox::ActiveModel {
                 id: NotSet,
                 application_id: Set(Some(app.id.clone())),
@@ -180,7 +216,7 @@ impl Engine {
                 template: Set(template.to_string()),
                 subject: Set(subject),
                 body_text: Set(body),
-                body_html: Set(None),
+                body_html: Set(html),
                 status: Set("pending".into()),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
@@ -194,48 +230,149 @@ impl Engine {
         Ok(people.len())
     }
 
+    /// Claims due messages: pending ones whose time has come, and ones a process claimed but
+    /// did not finish within the lease (it died). `FOR UPDATE SKIP LOCKED` on PostgreSQL lets
+    /// several instances claim side by side without taking the same message.
+    async fn claim_mail(&self, now: DateTime<Utc>) -> Result<Vec<outbox::Model>, AppError> {
+        let due = Condition::any()
+            .add(Expr::col(outbox::Column::Status).eq("pending").and(Expr::col(outbox::Column::NextAttemptAt).lte(now)))
+            .add(
+                Expr::col(outbox::Column::Status).eq("sending").and(Expr::col(outbox::Column::NextAttemptAt).lte(now)),
+            );
+        let sub = Query::select()
+            .column(outbox::Column::Id)
+            .from(outbox::Entity)
+            .cond_where(due)
+            .order_by(outbox::Column::Id, Order::Asc)
+            .limit(MAIL_BATCH)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let mut claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Status, Expr::value("sending"))
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + Duration::seconds(MAIL_LEASE_SECONDS)))
+            .filter(outbox::Column::Id.in_subquery(sub))
+            .exec_with_returning(&self.db)
+            .await?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
+    }
+
     /// Delivers due outbox messages; a failure is retried with exponential back-off and the
     /// message is marked failed after the last try. Returns how many were sent.
     pub async fn deliver_mail(&self) -> Result<usize, AppError> {
-        let now = self.now();
-        let due = outbox::Entity::find()
-            .filter(outbox::Column::Status.eq("pending"))
-            .filter(outbox::Column::NextAttemptAt.lte(now))
-            .order_by_asc(outbox::Column::Id)
-            .limit(100)
-            .all(&self.db)
-            .await?;
         let mut sent = 0;
-        for row in due {
-            let result = self.mail.send(&row).await;
-            let update = outbox::Entity::update_many()
-                .filter(outbox::Column::Id.eq(row.id))
-                .filter(outbox::Column::Status.eq("pending"));
-            match result {
-                Ok(()) => {
-                    update
-                        .col_expr(outbox::Column::Status, Expr::value("sent"))
-                        .col_expr(outbox::Column::SentAt, Expr::value(now))
-                        .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
-                        .exec(&self.db)
-                        .await?;
-                    sent += 1;
-                }
-                Err(e) => {
-                    let attempts = row.attempts + 1;
-                    let failed = attempts >= self.mail.settings.max_attempts;
-                    let backoff = Duration::seconds(30 * (1_i64 << attempts.clamp(0, 10)));
-                    tracing::warn!(id = row.id, attempts, error = %e, "mail delivery failed");
-                    update
-                        .col_expr(outbox::Column::Status, Expr::value(if failed { "failed" } else { "pending" }))
-                        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                        .col_expr(outbox::Column::LastError, Expr::value(e.to_string()))
-                        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + backoff))
-                        .exec(&self.db)
-                        .await?;
+        loop {
+            let now = self.now();
+            let claimed = self.claim_mail(now).await?;
+            if claimed.is_empty() {
+                return Ok(sent);
+            }
+            let mut failures = 0;
+            for row in claimed {
+                let result = self.mail.send(&row).await;
+                let update = outbox::Entity::update_many()
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .filter(outbox::Column::Status.eq("sending"));
+                let attempts = row.attempts + 1;
+                match result {
+                    Ok(()) => {
+                        update
+                            .col_expr(outbox::Column::Status, Expr::value("sent"))
+                            .col_expr(outbox::Column::SentAt, Expr::value(self.now()))
+                            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                            .exec(&self.db)
+                            .await?;
+                        sent += 1;
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        let failed = attempts >= self.mail.settings.max_attempts;
+                        let backoff = self.mail.settings.backoff * (1_i32 << (attempts - 1).clamp(0, 16));
+                        tracing::warn!(id = row.id, attempts, error = %e, "mail delivery failed");
+                        update
+                            .col_expr(outbox::Column::Status, Expr::value(if failed { "failed" } else { "pending" }))
+                            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                            .col_expr(outbox::Column::LastError, Expr::value(e.to_string()))
+                            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + backoff))
+                            .exec(&self.db)
+                            .await?;
+                    }
                 }
             }
+            if failures > 0 {
+                // The server is probably down: leave the rest for the next tick.
+                return Ok(sent);
+            }
         }
-        Ok(sent)
+    }
+
+    /// Messages by status, newest first (admins: `failed` is the dead letter).
+    pub async fn mail_list(&self, actor: &Actor, status: Option<&str>) -> Result<Vec<MailView>, AppError> {
+        if !actor.has_role(Role::Admin) {
+            return Err(AppError::Forbidden(t("仅管理员可查看邮件队列", "only administrators may see the mail queue")));
+        }
+        let mut q = outbox::Entity::find();
+        if let Some(s) = status {
+            q = q.filter(outbox::Column::Status.eq(s));
+        }
+        let rows = q.order_by_desc(outbox::Column::Id).limit(500).all(&self.db).await?;
+        Ok(rows.into_iter().map(MailView::from).collect())
+    }
+
+    /// Puts a failed message back in the queue for a fresh set of tries.
+    pub async fn mail_retry(&self, actor: &Actor, id: i64) -> Result<MailView, AppError> {
+        if !actor.has_role(Role::Admin) {
+            return Err(AppError::Forbidden(t("仅管理员可重发邮件", "only administrators may retry mail")));
+        }
+        let now = self.now();
+        let res = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Status, Expr::value("pending"))
+            .col_expr(outbox::Column::Attempts, Expr::value(0))
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::Status.eq("failed"))
+            .exec(&self.db)
+            .await?;
+        let row = outbox::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)?;
+        if res.rows_affected == 0 {
+            return Err(AppError::Conflict(t("只有发送失败的邮件可以重发", "only failed messages can be retried")));
+        }
+        Ok(MailView::from(row))
+    }
+}
+
+/// A queued message as admins see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MailView {
+    pub id: i64,
+    pub application_id: Option<String>,
+    pub recipient: String,
+    pub lang: String,
+    pub template: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<outbox::Model> for MailView {
+    fn from(m: outbox::Model) -> Self {
+        MailView {
+            id: m.id,
+            application_id: m.application_id,
+            recipient: m.recipient,
+            lang: m.lang,
+            template: m.template,
+            subject: m.subject,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        }
     }
 }

@@ -5,7 +5,9 @@ mod accounts;
 mod applications;
 mod attachments;
 mod audit;
+mod certifications;
 mod clock;
+mod clocks;
 mod context;
 mod loader;
 mod mail;
@@ -24,7 +26,7 @@ pub use attachments::{AttachmentInfo, Upload};
 pub use audit::AuditReport;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use loader::{Definitions, load_definitions};
-pub use mail::MailSettings;
+pub use mail::{MailSettings, MailView};
 pub use view::{ApplicationView, CertificationView, EnterpriseView, Page};
 
 use crate::auth::jwt::JwtKeys;

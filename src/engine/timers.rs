@@ -101,7 +101,7 @@ impl Engine {
             // A reminder found only after its deadline passed (the server was down) has nothing
             // left to remind of: the timeout decides now.
             "remind" if app.due_at.is_some_and(|d| d <= self.now()) => Ok(false),
-            "remind" => {
+            "remind" | "notify" => {
                 let def = self.def_of(&app)?;
                 let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
                 let target = match tm.target.as_deref().unwrap_or("assignees") {

@@ -200,6 +200,7 @@ impl Engine {
         app: &mut application::Model,
         state: &str,
         ctx: &minijinja::Value,
+        resumed_due: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
         let st = def.state(state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state {state} vanished")))?;
@@ -207,15 +208,15 @@ impl Engine {
         app.visit += 1;
         app.state_entered_at = now;
         app.is_final = st.is_final;
-        app.due_at = match &st.timeout {
-            Some(to) => Some(self.eval_duration(&to.after, ctx, now)?.at),
-            None => None,
+        app.due_at = match (&st.timeout, resumed_due) {
+            (Some(_), Some(due)) => Some(due),
+            (Some(to), None) => Some(self.eval_duration(&to.after, ctx, now)?.at),
+            (None, _) => None,
         };
         Ok(())
     }
 
-    /// After the row is written: cancels the old state's timers, sets the new state's, and runs
-    /// its `on_enter` effects in order.
+    /// After the row is written (and its timers set): runs the state's `on_enter` effects in order.
     #[allow(
         clippy::too_many_arguments,
         reason = "the use case's inputs are distinct values; a struct would only rename them"
@@ -232,22 +233,7 @@ impl Engine {
         depth: u32,
     ) -> Pin<Box<dyn Future<Output = Result<(), AppError>> + Send + 'a>> {
         Box::pin(async move {
-            timer::Entity::update_many()
-                .col_expr(timer::Column::Status, Expr::value("cancelled"))
-                .filter(timer::Column::ApplicationId.eq(&app.id))
-                .filter(timer::Column::Status.eq("pending"))
-                .filter(timer::Column::Visit.lt(app.visit))
-                .exec(txn)
-                .await?;
             let st = def.state(&app.state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state vanished")))?;
-            if let (Some(to), Some(due)) = (&st.timeout, app.due_at) {
-                insert_timer(txn, app, "timeout", Some(&to.action), None, None, due, now).await?;
-                for r in &st.remind {
-                    let at = r.before.before(due).max(now);
-                    let target = target_name(&r.to);
-                    insert_timer(txn, app, "remind", None, Some(&r.template), Some(&target), at, now).await?;
-                }
-            }
             let data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
             let score = super::context::stored_score_value(app.score.as_deref());
             for effect in &st.on_enter {
@@ -277,6 +263,11 @@ impl Engine {
                         }
                         .insert(txn)
                         .await?;
+                        world.certifications.retain(|(k, _)| k != kind);
+                        world.certifications.push((kind.clone(), true));
+                    }
+                    Effect::Extend { certification: kind, valid_for } => {
+                        self.extend_certification(txn, ent, app, kind, valid_for.as_ref(), &ctx, now).await?;
                         world.certifications.retain(|(k, _)| k != kind);
                         world.certifications.push((kind.clone(), true));
                     }
@@ -413,7 +404,7 @@ impl Engine {
                     now,
                 )
                 .to_value(world);
-            self.prepare_enter(def, &mut app, &def.initial().name, &ctx, now)?;
+            self.prepare_enter(def, &mut app, &def.initial().name, &ctx, None, now)?;
             let comment = parent.map(|p| format!("started by application {p}"));
             self.commit_change(
                 txn,
@@ -424,24 +415,15 @@ impl Engine {
                 now,
             )
             .await?;
+            self.enter_timers(txn, def, &app, None, now).await?;
             self.after_enter(txn, def, &app, ent, world, caller, now, depth).await?;
             Ok(app)
         })
     }
 }
 
-fn target_name(t: &crate::domain::definition::Target) -> String {
-    use crate::domain::definition::Target;
-    match t {
-        Target::Applicant => "applicant".into(),
-        Target::Assignees => "assignees".into(),
-        Target::Actor => "actor".into(),
-        Target::Role(r) => format!("role:{r}"),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn insert_timer(
+pub(super) async fn insert_timer(
     txn: &impl ConnectionTrait,
     app: &application::Model,
     kind: &str,
@@ -464,6 +446,7 @@ async fn insert_timer(
         locked_until: Set(None),
         attempts: Set(0),
         created_at: Set(now),
+        remaining_ms: Set(None),
     }
     .insert(txn)
     .await?;

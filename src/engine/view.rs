@@ -89,6 +89,8 @@ pub struct ApplicationView {
     pub actions: Vec<ActionView>,
     pub votes: Option<Value>,
     pub due_at: Option<DateTime<Utc>>,
+    /// The deadline counts working days past the calendar data (Monday-Friday assumed).
+    pub due_estimated: bool,
     pub history: Vec<HistoryView>,
     pub attachments: Vec<AttachmentView>,
     pub children: Vec<LinkedApplication>,

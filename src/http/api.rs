@@ -259,3 +259,34 @@ pub async fn verify_audit(engine: Data, user: AuthUser) -> Result<HttpResponse, 
     }
     Ok(HttpResponse::Ok().json(engine.verify_audit().await?))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailQuery {
+    status: Option<String>,
+}
+
+pub async fn list_mail(engine: Data, user: AuthUser, q: web::Query<MailQuery>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(json!({"items": engine.mail_list(&user.0, q.status.as_deref()).await?})))
+}
+
+pub async fn retry_mail(engine: Data, user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(engine.mail_retry(&user.0, id.into_inner()).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    reason: Option<String>,
+}
+
+pub async fn extend_deadline(
+    engine: Data,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<ExtendBody>,
+) -> Result<HttpResponse, AppError> {
+    let view = engine.extend_deadline(&user.0, &id, body.reason.as_deref(), if_match(&req)?).await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view.version))).json(view))
+}

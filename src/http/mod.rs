@@ -47,10 +47,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}", web::patch().to(api::update_application))
                 .route("/applications/{id}/actions/{action}", web::post().to(api::take_action))
                 .route("/applications/{id}/attachments", web::post().to(api::upload_attachment))
+                .route("/applications/{id}/extend", web::post().to(api::extend_deadline))
                 .route("/attachments/{id}", web::get().to(api::get_attachment))
                 .route("/tasks", web::get().to(api::list_tasks))
                 .route("/certifications", web::get().to(api::list_certifications))
-                .route("/audit/verify", web::get().to(api::verify_audit)),
+                .route("/audit/verify", web::get().to(api::verify_audit))
+                .route("/admin/mail", web::get().to(api::list_mail))
+                .route("/admin/mail/{id}/retry", web::post().to(api::retry_mail)),
         )
         .default_service(web::to(not_found));
 }

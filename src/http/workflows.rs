@@ -42,9 +42,15 @@ pub fn definition_json(def: &WorkflowDefinition, lang: Lang) -> Value {
                     "check": a.checks.iter().map(|c| if *c == Check::Eligibility { "eligibility" } else { "scoring" }).collect::<Vec<_>>(),
                     "when": a.when.as_ref().map(|w| w.expr.clone()), "quorum": a.quorum,
                 })).collect::<Vec<_>>(),
-                "timeout": s.timeout.as_ref().map(|t| json!({"action": t.action})),
+                "timeout": s.timeout.as_ref().map(|t| json!({
+                    "action": t.action,
+                    "notify": t.notify.iter().map(|n| n.template.clone()).collect::<Vec<_>>(),
+                    "extend": t.extend.as_ref().map(|e| json!({"by": e.by})),
+                })),
+                "pauses": s.pauses,
                 "on_enter": s.on_enter.iter().map(|e| match e {
                     Effect::Grant { certification, .. } => json!({"grant": certification}),
+                    Effect::Extend { certification, .. } => json!({"extend": certification}),
                     Effect::Revoke { certification } => json!({"revoke": certification}),
                     Effect::Start { workflow, .. } => json!({"start": workflow}),
                     Effect::Notify(n) => json!({"notify": n.template}),

@@ -154,12 +154,15 @@ dual_test!(a_reviewer_of_another_district_can_neither_see_nor_act_on_the_applica
     assert!(inbox(&app, &runzhou).await.is_empty());
     assert!(!listed(&app, &runzhou).await.contains(&id));
 
-    // The jingkou reviewer has it in the inbox with the three decisions, and in the list.
+    // The jingkou reviewer has it in the inbox with its four decisions, and in the list.
     let tasks = inbox(&app, &jingkou).await;
-    assert_eq!(tasks, vec![(id.clone(), vec!["approve".to_string(), "reject".into(), "return".into()])]);
+    assert_eq!(
+        tasks,
+        vec![(id.clone(), vec!["approve".to_string(), "rectify".into(), "reject".into(), "return".into()])]
+    );
     assert!(listed(&app, &jingkou).await.contains(&id));
     let r = app.get(&format!("/api/applications/{id}"), &jingkou).await;
-    assert_eq!(action_names(&r.body), vec!["approve", "reject", "return"]);
+    assert_eq!(action_names(&r.body), vec!["approve", "rectify", "reject", "return"]);
 
     // The city reviewer sees it but has nothing to do yet: district review is district-scoped.
     assert!(listed(&app, &city).await.contains(&id));
@@ -188,7 +191,7 @@ dual_test!(a_reviewer_who_approved_at_district_level_cannot_also_approve_at_city
     let other_city = app.staff(Role::Reviewer, Some("city")).await;
     let id = submitted(&app, &ent).await;
     let r = app.get(&format!("/api/applications/{id}"), &both).await;
-    assert_eq!(action_names(&r.body), vec!["approve", "reject", "return"]);
+    assert_eq!(action_names(&r.body), vec!["approve", "rectify", "reject", "return"]);
 
     // Act: they approve at district level.
     let r = app.act(&both, &id, "approve", json!({})).await;

@@ -105,6 +105,8 @@ pub async fn spawn_app_with(backend: Backend, workflows: &std::path::Path) -> Te
         smtp_url: None,
         mail_from: "certflow@test.cn".into(),
         mail_dir: dir.path().join("mail"),
+        mail_tries: 3,
+        mail_backoff: std::time::Duration::from_secs(1),
         tick: std::time::Duration::from_secs(1),
         base_url: Some("http://certflow.test".into()),
         run_scheduler: false,

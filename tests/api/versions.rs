@@ -44,6 +44,8 @@ async fn an_application_keeps_the_version_it_started_with() {
         smtp_url: None,
         mail_from: "certflow@test.cn".into(),
         mail_dir: app.dir.path().join("mail"),
+        mail_tries: 3,
+        mail_backoff: std::time::Duration::from_secs(1),
         tick: std::time::Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,

@@ -54,7 +54,7 @@ pub fn mermaid(def: &WorkflowDefinition, lang: Lang) -> String {
             if let Some(q) = a.quorum {
                 let _ = write!(label, " quorum {q}");
             }
-            if st.timeout.as_ref().is_some_and(|t| t.action == a.name) {
+            if st.timeout.as_ref().is_some_and(|t| t.action.as_deref() == Some(a.name.as_str())) {
                 let _ = write!(label, " after {}", st.timeout.as_ref().map(|t| timer(&t.after)).unwrap_or_default());
             }
             let _ = writeln!(out, "    {} --> {} : {}", st.name, a.to, label.replace(':', " "));
@@ -114,7 +114,7 @@ pub fn svg(def: &WorkflowDefinition, lang: Lang) -> String {
             let timed = st
                 .timeout
                 .as_ref()
-                .filter(|t| t.action == a.name)
+                .filter(|t| t.action.as_deref() == Some(a.name.as_str()))
                 .map(|t| format!(" ⏱ {}", timer(&t.after)))
                 .unwrap_or_default();
             let dash = if a.by == By::System { " stroke-dasharray=\"4 3\"" } else { "" };

@@ -119,7 +119,19 @@ pub struct Action {
 #[derive(Debug, Clone)]
 pub struct Timeout {
     pub after: DurationSpec,
-    pub action: String,
+    /// The system action taken at the deadline, if any.
+    pub action: Option<String>,
+    /// Notifications sent at the deadline.
+    pub notify: Vec<Notify>,
+    /// Who may extend the deadline once, and by how much.
+    pub extend: Option<Extension>,
+}
+
+/// A one-time extension of a deadline by an authorised role.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub by: Role,
+    pub length: DurationSpec,
 }
 
 /// A reminder sent some time before the state's deadline.
@@ -133,9 +145,24 @@ pub struct Remind {
 /// An effect run when a state is entered, in the order written.
 #[derive(Debug, Clone)]
 pub enum Effect {
-    Grant { certification: String, valid_for: Option<DurationSpec> },
-    Revoke { certification: String },
-    Start { workflow: String, when: Option<String>, data: IndexMap<String, String> },
+    Grant {
+        certification: String,
+        valid_for: Option<DurationSpec>,
+    },
+    /// Extends the enterprise's certification of a kind (a renewal): its validity runs on by
+    /// `valid_for` from its current end (or from now, if it already expired).
+    Extend {
+        certification: String,
+        valid_for: Option<DurationSpec>,
+    },
+    Revoke {
+        certification: String,
+    },
+    Start {
+        workflow: String,
+        when: Option<String>,
+        data: IndexMap<String, String>,
+    },
     Notify(Notify),
 }
 
@@ -150,6 +177,8 @@ pub struct State {
     pub timeout: Option<Timeout>,
     pub remind: Vec<Remind>,
     pub on_enter: Vec<Effect>,
+    /// The state whose clock this one stops (and which resumes it when re-entered from here).
+    pub pauses: Option<String>,
     pub is_final: bool,
 }
 

@@ -146,6 +146,10 @@ pub struct State {
     pub remind: Vec<S<Remind>>,
     #[serde(default)]
     pub on_enter: Vec<S<Effect>>,
+    /// A state whose clock stops while this one is occupied and resumes when the application
+    /// goes back to it (the review clock while the applicant rectifies).
+    #[serde(default)]
+    pub pauses: Option<S<String>>,
     #[serde(default, rename = "final")]
     pub is_final: bool,
 }
@@ -203,7 +207,23 @@ pub enum ExprOrNumber {
 #[serde(deny_unknown_fields)]
 pub struct Timeout {
     pub after: S<Duration>,
-    pub action: S<String>,
+    /// The action the system takes at the deadline.
+    #[serde(default)]
+    pub action: Option<S<String>>,
+    /// Notifications sent at the deadline.
+    #[serde(default)]
+    pub notify: Vec<S<Notify>>,
+    /// Who may extend the deadline once, and by how much.
+    #[serde(default)]
+    pub extend: Option<S<Extend>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extend {
+    pub by: S<String>,
+    #[serde(rename = "for")]
+    pub length: S<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +245,7 @@ pub struct Notify {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum Effect {
     Grant(Grant),
+    Extend(Grant),
     Revoke(Revoke),
     Start(Start),
     Notify(Notify),

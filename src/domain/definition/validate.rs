@@ -10,8 +10,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::raw;
 use super::{
-    Action, Assignee, By, Check, CommentRule, DefinitionError, DurationSpec, Effect, Notify, Remind, Starter, State,
-    Target, Timeout, WorkflowDefinition,
+    Action, Assignee, By, Check, CommentRule, DefinitionError, DurationSpec, Effect, Extension, Notify, Remind,
+    Starter, State, Target, Timeout, WorkflowDefinition,
 };
 use crate::domain::duration::Span;
 use crate::domain::expr::{ExprEngine, Names};
@@ -145,10 +145,17 @@ fn build(raw: raw::Workflow, file: &str, cx: &Context<'_>, c: &mut Collector<'_>
         raw.states.value.iter().map(|(k, v)| (k.clone(), v.referenced)).collect();
     let with_assignee: HashSet<String> =
         raw.states.value.iter().filter(|(_, v)| v.value.assignee.is_some()).map(|(k, _)| k.clone()).collect();
+    let with_timeout: HashSet<String> =
+        raw.states.value.iter().filter(|(_, v)| v.value.timeout.is_some()).map(|(k, _)| k.clone()).collect();
     let mut starts_children = Vec::new();
     let mut states = IndexMap::new();
     for (name, st) in raw.states.value {
-        let set = StateSet { names: &state_names, has_scoring: scoring.is_some(), with_assignee: &with_assignee };
+        let set = StateSet {
+            names: &state_names,
+            has_scoring: scoring.is_some(),
+            with_assignee: &with_assignee,
+            with_timeout: &with_timeout,
+        };
         let state = build_state(&name, st, &set, cx, &names, c, &mut starts_children);
         states.insert(name, state);
     }
@@ -410,6 +417,8 @@ struct StateSet<'a> {
     has_scoring: bool,
     /// States that have an assignee (targets of `to: assignees`).
     with_assignee: &'a HashSet<String>,
+    /// States that have a timeout (whose clock a `pauses` can stop).
+    with_timeout: &'a HashSet<String>,
 }
 
 fn build_state(
@@ -532,20 +541,44 @@ fn build_state(
     let timeout = st.timeout.map(|t| {
         let tl = t.referenced;
         let t = t.value;
-        match actions.get(&t.action.value) {
-            None => c.at(
-                t.action.referenced,
-                format!("timeout names unknown action `{}` of state `{name}`", t.action.value),
-            ),
-            Some(a) if a.by != By::System => {
-                c.at(t.action.referenced, format!("timeout action `{}` must be `by: system`", t.action.value))
+        if let Some(action) = &t.action {
+            match actions.get(&action.value) {
+                None => c.at(
+                    action.referenced,
+                    format!("timeout names unknown action `{}` of state `{name}`", action.value),
+                ),
+                Some(a) if a.by != By::System => {
+                    c.at(action.referenced, format!("timeout action `{}` must be `by: system`", action.value))
+                }
+                Some(_) => {}
             }
-            Some(_) => {}
+        }
+        if t.action.is_none() && t.notify.is_empty() {
+            c.at(tl, "a timeout needs an `action`, a `notify`, or both");
         }
         if st.is_final {
             c.at(tl, "a final state cannot time out");
         }
-        Timeout { after: build_duration(t.after, cx, names, c), action: t.action.value }
+        for n in &t.notify {
+            if n.value.to.value == "assignees" && !set.with_assignee.contains(name) {
+                c.at(n.value.to.referenced, format!("`assignees` of state `{name}` are nobody: it has no assignee"));
+            }
+        }
+        let notify = t.notify.into_iter().map(|n| build_notify(n.value, cx, c)).collect();
+        let extend = t.extend.map(|e| {
+            let by = match e.value.by.value.parse::<Role>() {
+                Ok(Role::Enterprise) | Err(_) => {
+                    c.at(
+                        e.value.by.referenced,
+                        format!("`{}` cannot extend a deadline; name a staff role", e.value.by.value),
+                    );
+                    Role::Reviewer
+                }
+                Ok(r) => r,
+            };
+            Extension { by, length: build_duration(e.value.length, cx, names, c) }
+        });
+        Timeout { after: build_duration(t.after, cx, names, c), action: t.action.map(|a| a.value), notify, extend }
     });
     let remind = st
         .remind
@@ -579,6 +612,10 @@ fn build_state(
                     valid_for: g.valid_for.map(|d| build_duration(d, cx, names, c)),
                 }
             }
+            raw::Effect::Extend(g) => Effect::Extend {
+                certification: g.certification.value,
+                valid_for: g.valid_for.map(|d| build_duration(d, cx, names, c)),
+            },
             raw::Effect::Revoke(r) => Effect::Revoke { certification: r.certification.value },
             raw::Effect::Start(s) => {
                 if let Some(w) = &s.when {
@@ -608,6 +645,14 @@ fn build_state(
             }
         });
     }
+    let pauses = st.pauses.map(|p| {
+        if !set.names.contains(&p.value) {
+            c.at(p.referenced, format!("pauses names unknown state `{}`", p.value));
+        } else if !set.with_timeout.contains(&p.value) {
+            c.at(p.referenced, format!("state `{}` has no timeout whose clock could be paused", p.value));
+        }
+        p.value
+    });
     if st.is_final && !actions.is_empty() {
         c.at(loc, format!("final state `{name}` cannot have actions"));
     }
@@ -623,6 +668,7 @@ fn build_state(
         timeout,
         remind,
         on_enter,
+        pauses,
         is_final: st.is_final,
     }
 }

@@ -3,6 +3,7 @@
 pub mod application;
 pub mod attachment;
 pub mod certification;
+pub mod certification_notice;
 pub mod enterprise;
 pub mod history;
 pub mod idempotency_key;

@@ -22,6 +22,8 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub attempts: i32,
     pub created_at: DateTimeUtc,
+    /// What was left of a paused clock, in milliseconds (status `paused`).
+    pub remaining_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,163 @@
+//! Certification lifetime: `valid_for` sets `valid_until`; a periodic sweep expires what ran out
+//! and reminds holders 90 and 30 days before (each reminder once, however many instances run
+//! the sweep); a renewal extends a certification with the `extend` effect.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr, TransactionTrait,
+};
+use serde_json::json;
+
+use super::Engine;
+use crate::domain::access::Caller;
+use crate::domain::definition::{DurationSpec, Target};
+use crate::error::AppError;
+use crate::storage::entities::{application, certification, certification_notice, enterprise};
+
+/// Reminders before a certification expires: days before, and the notice's name.
+const EXPIRY_NOTICES: [(i64, &str); 2] = [(30, "expiring-30"), (90, "expiring-90")];
+
+impl Engine {
+    /// The `extend` effect: the enterprise's certification of `kind` runs on by `valid_for`
+    /// from its current end (or from now if it already ran out); without one, it is granted.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "an effect's inputs: where, whose, which, how long, evaluated how, when"
+    )]
+    pub(super) async fn extend_certification(
+        &self,
+        txn: &DatabaseTransaction,
+        ent: &enterprise::Model,
+        app: &application::Model,
+        kind: &str,
+        valid_for: Option<&DurationSpec>,
+        ctx: &minijinja::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let current = certification::Entity::find()
+            .filter(certification::Column::EnterpriseId.eq(&ent.id))
+            .filter(certification::Column::Kind.eq(kind))
+            .filter(certification::Column::Status.is_in(["active", "expired"]))
+            .order_by_desc(certification::Column::GrantedAt)
+            .one(txn)
+            .await?;
+        let Some(cert) = current else {
+            let until = match valid_for {
+                Some(d) => Some(self.eval_duration(d, ctx, now)?.at),
+                None => None,
+            };
+            certification::ActiveModel {
+                id: Set(uuid::Uuid::new_v4().to_string()),
+                enterprise_id: Set(ent.id.clone()),
+                kind: Set(kind.to_string()),
+                application_id: Set(app.id.clone()),
+                status: Set("active".into()),
+                granted_at: Set(now),
+                valid_until: Set(until),
+                revoked_at: Set(None),
+            }
+            .insert(txn)
+            .await?;
+            return Ok(());
+        };
+        let base = cert.valid_until.map_or(now, |v| v.max(now));
+        let until = match valid_for {
+            Some(d) => Some(self.eval_duration(d, ctx, base)?.at),
+            None => None,
+        };
+        certification::Entity::update_many()
+            .col_expr(certification::Column::Status, Expr::value("active"))
+            .col_expr(certification::Column::ValidUntil, Expr::value(until))
+            .filter(certification::Column::Id.eq(&cert.id))
+            .exec(txn)
+            .await?;
+        // The next expiry is reminded of afresh.
+        certification_notice::Entity::delete_many()
+            .filter(certification_notice::Column::CertificationId.eq(&cert.id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Expires certifications past their validity and sends the expiry reminders that are due.
+    /// Returns (expired, reminders sent).
+    pub async fn sweep_certifications(&self) -> Result<(u64, usize), AppError> {
+        let now = self.now();
+        let expired = certification::Entity::update_many()
+            .col_expr(certification::Column::Status, Expr::value("expired"))
+            .filter(certification::Column::Status.eq("active"))
+            .filter(certification::Column::ValidUntil.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let horizon = EXPIRY_NOTICES.iter().map(|(d, _)| *d).max().unwrap_or(0);
+        let soon = certification::Entity::find()
+            .filter(certification::Column::Status.eq("active"))
+            .filter(certification::Column::ValidUntil.gt(now))
+            .filter(certification::Column::ValidUntil.lte(now + Duration::days(horizon)))
+            .all(&self.db)
+            .await?;
+        let mut sent = 0;
+        for cert in soon {
+            let Some(until) = cert.valid_until else { continue };
+            // The nearest threshold reached is sent; the farther ones are then moot.
+            let Some(index) = EXPIRY_NOTICES.iter().position(|(days, _)| until <= now + Duration::days(*days)) else {
+                continue;
+            };
+            if self.remind_expiry(&cert, index, now).await? {
+                sent += 1;
+            }
+        }
+        Ok((expired, sent))
+    }
+
+    /// Records the notice (and the ones further out) and queues the mail, in one transaction;
+    /// false if another instance got there first.
+    async fn remind_expiry(
+        &self,
+        cert: &certification::Model,
+        index: usize,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        let txn = self.db.begin().await?;
+        for (_, notice) in &EXPIRY_NOTICES[index..] {
+            let inserted = certification_notice::ActiveModel {
+                id: NotSet,
+                certification_id: Set(cert.id.clone()),
+                notice: Set((*notice).to_string()),
+                at: Set(now),
+            }
+            .insert(&txn)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    txn.rollback().await?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let app = self.find_app(&txn, &cert.application_id).await?;
+        let def = self.def_of(&app)?;
+        let ent = self.find_enterprise(&txn, &cert.enterprise_id).await?;
+        let context = json!({"kind": cert.kind, "valid_until": cert.valid_until.map(|v| v.with_timezone(&crate::domain::calendar::china_offset()).to_rfc3339())});
+        self.queue_mail_with(
+            &txn,
+            &def,
+            &app,
+            &ent,
+            &Target::Applicant,
+            "certification-expiring",
+            Caller::System,
+            None,
+            now,
+            context,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
