@@ -257,6 +257,7 @@ async fn measure(url: &str, dir: &Path, templates: &Path, n: usize) -> anyhow::R
         mail_dir: dir.join("mail"),
         mail_tries: 3,
         mail_backoff: std::time::Duration::from_secs(1),
+        lease: std::time::Duration::from_secs(60),
         tick: Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,

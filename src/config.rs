@@ -27,6 +27,8 @@ pub struct Settings {
     pub mail_tries: i32,
     /// Wait after the first failed delivery; doubles with each further failure.
     pub mail_backoff: std::time::Duration,
+    /// How long a claimed timer or message stays with the instance that claimed it.
+    pub lease: std::time::Duration,
     /// Period of the timer sweep and the mail delivery.
     pub tick: std::time::Duration,
     /// The address people reach the server at, for links in mail.
@@ -81,6 +83,7 @@ impl Settings {
                 .unwrap_or(5)
                 .max(1),
             mail_backoff: parse_tick(&var("CERTFLOW_MAIL_BACKOFF").unwrap_or_else(|| "30s".into()))?,
+            lease: parse_tick(&var("CERTFLOW_LEASE").unwrap_or_else(|| "60s".into()))?,
             tick: parse_tick(&var("CERTFLOW_TICK").unwrap_or_else(|| "1s".into()))?,
             base_url: var("CERTFLOW_BASE_URL"),
             run_scheduler: true,

@@ -87,7 +87,8 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
         backoff: chrono::Duration::from_std(settings.mail_backoff).unwrap_or(chrono::Duration::seconds(30)),
     };
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
-    let engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
+    let mut engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
+    engine.lease = chrono::Duration::from_std(settings.lease).unwrap_or(engine.lease);
     if let Some((email, password)) = &settings.admin
         && engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))?
     {

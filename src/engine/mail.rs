@@ -38,8 +38,7 @@ pub struct MailSettings {
 
 /// Messages claimed per round.
 const MAIL_BATCH: u64 = 50;
-/// How long a claimed message stays with the process that claimed it.
-const MAIL_LEASE_SECONDS: i64 = 120;
+
 
 /// Renders and delivers mail.
 pub struct Mailer {
@@ -249,7 +248,7 @@ impl Engine {
             .to_owned();
         let mut claimed = outbox::Entity::update_many()
             .col_expr(outbox::Column::Status, Expr::value("sending"))
-            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + Duration::seconds(MAIL_LEASE_SECONDS)))
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + self.lease))
             .filter(outbox::Column::Id.in_subquery(sub))
             .exec_with_returning(&self.db)
             .await?;

@@ -44,6 +44,9 @@ pub struct Engine {
     pub mail: Arc<mail::Mailer>,
     /// The public address of the server, for links in e-mails.
     pub base_url: String,
+    /// How long a claimed timer or message stays with the process that claimed it; after that
+    /// another process takes it over (the first one died).
+    pub lease: chrono::Duration,
 }
 
 impl Engine {
@@ -66,6 +69,7 @@ impl Engine {
             uploads,
             mail: Arc::new(mailer),
             base_url,
+            lease: chrono::Duration::seconds(60),
         })
     }
 

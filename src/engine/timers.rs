@@ -3,7 +3,6 @@
 //! A timer whose state visit has ended is stale and is closed without effect, which also makes
 //! a re-fire after a crash harmless.
 
-use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
@@ -14,8 +13,6 @@ use crate::domain::definition::Target;
 use crate::error::AppError;
 use crate::storage::entities::timer;
 
-/// How long a claimed timer stays with the process that claimed it.
-const LEASE_SECONDS: i64 = 60;
 /// Timers claimed per round.
 const BATCH: u64 = 200;
 
@@ -35,7 +32,7 @@ impl Engine {
             .to_owned();
         let claimed = timer::Entity::update_many()
             .col_expr(timer::Column::Status, Expr::value("running"))
-            .col_expr(timer::Column::LockedUntil, Expr::value(now + Duration::seconds(LEASE_SECONDS)))
+            .col_expr(timer::Column::LockedUntil, Expr::value(now + self.lease))
             .col_expr(timer::Column::Attempts, Expr::col(timer::Column::Attempts).add(1))
             .filter(timer::Column::Id.in_subquery(sub))
             .exec_with_returning(&self.db)

@@ -92,6 +92,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like [`spawn_app`] with another definitions folder.
 pub async fn spawn_app_with(backend: Backend, workflows: &std::path::Path) -> TestApp {
+    spawn_app_custom(backend, workflows, |_| {}).await
+}
+
+/// Like [`spawn_app_with`], letting the test change any setting (SMTP, mail tries, lease…).
+pub async fn spawn_app_custom(
+    backend: Backend,
+    workflows: &std::path::Path,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings {
@@ -107,10 +116,13 @@ pub async fn spawn_app_with(backend: Backend, workflows: &std::path::Path) -> Te
         mail_dir: dir.path().join("mail"),
         mail_tries: 3,
         mail_backoff: std::time::Duration::from_secs(1),
+        lease: std::time::Duration::from_secs(60),
         tick: std::time::Duration::from_secs(1),
         base_url: Some("http://certflow.test".into()),
         run_scheduler: false,
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let clock = Arc::new(TestClock::new(start_time()));
     let app = Application::build(settings, clock.clone()).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -46,6 +46,7 @@ async fn an_application_keeps_the_version_it_started_with() {
         mail_dir: app.dir.path().join("mail"),
         mail_tries: 3,
         mail_backoff: std::time::Duration::from_secs(1),
+        lease: std::time::Duration::from_secs(60),
         tick: std::time::Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,
