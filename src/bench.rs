@@ -2,6 +2,12 @@
 //! with history and timers) through the engine, beside a baseline measured in the same run: the
 //! same number of bare transactions that each update one row and insert one history row. The
 //! figure to report is the ratio engine/baseline.
+//!
+//! Then the timer sweep: (i) the cost of a sweep that finds nothing due, before and after
+//! `--pending` (default 1,000,000) timers due in the future are added: with the (status, due_at)
+//! index it should not grow with the number of not-yet-due timers; (ii) `--timers` applications
+//! whose timeouts are made due and fired by one `sweep_timers()`, as timers fired per second
+//! beside the baseline transactions per second.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +33,12 @@ pub struct BenchArgs {
     /// The templates folder.
     #[arg(long, default_value = "templates")]
     pub templates: PathBuf,
+    /// Applications whose due timeouts one timer sweep fires.
+    #[arg(long, default_value_t = 2000)]
+    pub timers: usize,
+    /// Not-yet-due timers added before the empty sweep is timed again.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pending: usize,
 }
 
 const WORKFLOW: &str = r#"
@@ -82,7 +94,30 @@ struct Figures {
     samples: Vec<Duration>,
     baseline: Duration,
     baseline_tx: usize,
+    sweep: SweepFigures,
 }
+
+/// Timing of the timer sweep on one backend.
+struct SweepFigures {
+    /// Timers in the table when the empty sweep was first timed.
+    timers_before: i64,
+    /// Median empty sweep before the not-yet-due timers were added.
+    empty_before: Duration,
+    pending: usize,
+    insert: Duration,
+    /// Median empty sweep with them, before and after `ANALYZE`.
+    empty_unanalysed: Duration,
+    empty_after: Duration,
+    /// Due timeouts fired by one sweep, and how long it took.
+    fired: usize,
+    fire: Duration,
+}
+
+/// Empty sweeps timed per figure (the median is reported).
+const SWEEP_SAMPLES: usize = 50;
+
+/// The application id the not-yet-due timers point at (never looked at: they are not due).
+const DUMMY_APPLICATION: &str = "bench-not-due";
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -125,7 +160,7 @@ async fn user(
     })
 }
 
-async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
+async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<Duration>, Actor)> {
     let ent_id = {
         use crate::storage::entities::enterprise;
         use sea_orm::{ActiveModelTrait, Set};
@@ -185,7 +220,106 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
             samples.push(t.elapsed());
         }
     }
-    Ok((start.elapsed(), samples))
+    Ok((start.elapsed(), samples, applicant))
+}
+
+async fn count(engine: &Engine, sql: &str) -> anyhow::Result<i64> {
+    let backend = engine.db.get_database_backend();
+    let row = engine
+        .db
+        .query_one_raw(Statement::from_string(backend, sql.to_string()))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+/// The median of `SWEEP_SAMPLES` sweeps that find nothing due (after one warm-up sweep).
+async fn empty_sweep(engine: &Engine) -> anyhow::Result<Duration> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    engine.sweep_timers().await.map_err(err)?;
+    let mut samples = Vec::with_capacity(SWEEP_SAMPLES);
+    for _ in 0..SWEEP_SAMPLES {
+        let t = Instant::now();
+        let fired = engine.sweep_timers().await.map_err(err)?;
+        samples.push(t.elapsed());
+        anyhow::ensure!(fired == 0, "an empty sweep fired {fired} timers");
+    }
+    samples.sort();
+    Ok(percentile(&samples, 0.5))
+}
+
+/// Adds `count` pending timeouts due over the next two years (one a minute, from tomorrow) in
+/// one `INSERT … SELECT`: from `generate_series` on PostgreSQL, a recursive CTE on SQLite
+/// (timestamps as the RFC 3339 text sqlx writes there, so they compare as the sweep expects).
+async fn insert_pending(engine: &Engine, count: usize) -> anyhow::Result<()> {
+    let db = &engine.db;
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Postgres => format!(
+            "INSERT INTO timers (application_id, visit, kind, action, status, due_at, attempts, created_at) \
+             SELECT '{DUMMY_APPLICATION}', 1, 'timeout', 'expire', 'pending', \
+                    now() + interval '1 day' + g * interval '1 minute', 0, now() \
+             FROM generate_series(1, {count}) AS g"
+        ),
+        _ => format!(
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {count}) \
+             INSERT INTO timers (application_id, visit, kind, action, status, due_at, attempts, created_at) \
+             SELECT '{DUMMY_APPLICATION}', 1, 'timeout', 'expire', 'pending', \
+                    strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '+1 day', '+' || x || ' minutes'), 0, \
+                    strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') \
+             FROM g"
+        ),
+    };
+    if count > 0 {
+        db.execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// (i) the empty sweep before and after `pending` not-yet-due timers; (ii) `k` applications
+/// in a state with a timeout, their timers made due, fired by one sweep.
+async fn timer_sweep(engine: &Engine, applicant: &Actor, pending: usize, k: usize) -> anyhow::Result<SweepFigures> {
+    let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let db = &engine.db;
+    let backend = db.get_database_backend();
+    let timers_before = count(engine, "SELECT count(*) FROM timers").await?;
+    let empty_before = empty_sweep(engine).await?;
+    let t = Instant::now();
+    insert_pending(engine, pending).await?;
+    let insert = t.elapsed();
+    let empty_unanalysed = empty_sweep(engine).await?;
+    // What autovacuum (PostgreSQL) or an occasional `ANALYZE` (SQLite) gives a live database.
+    db.execute_unprepared("ANALYZE timers").await?;
+    let empty_after = empty_sweep(engine).await?;
+
+    // K applications waiting in `first` (a state with a timeout), created through the engine.
+    for _ in 0..k {
+        let mut data = serde_json::Map::new();
+        data.insert("revenue".into(), serde_json::json!("2500.00"));
+        let view = engine.create_application(applicant, "bench", None, data).await.map_err(err)?;
+        engine
+            .take_action(Caller::User(applicant), &view.id, "submit", ActionRequest::default(), None)
+            .await
+            .map_err(err)?;
+    }
+    let due = engine.now() - chrono::Duration::seconds(1);
+    let made_due = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            ph(
+                backend,
+                "UPDATE timers SET due_at = ? WHERE status = 'pending' AND kind = 'timeout' AND application_id IN \
+                 (SELECT id FROM applications WHERE workflow = 'bench' AND state = 'first')",
+            ),
+            [due.into()],
+        ))
+        .await?
+        .rows_affected();
+    anyhow::ensure!(made_due == k as u64, "{made_due} timers made due, expected {k}");
+    let t = Instant::now();
+    let fired = engine.sweep_timers().await.map_err(err)?;
+    let fire = t.elapsed();
+    anyhow::ensure!(fired == k, "the sweep fired {fired} timers, expected {k}");
+    Ok(SweepFigures { timers_before, empty_before, pending, insert, empty_unanalysed, empty_after, fired, fire })
 }
 
 /// The baseline: bare transactions, each updating one row and inserting one history row.
@@ -243,7 +377,8 @@ fn ph(backend: DatabaseBackend, sql: &str) -> String {
         .collect()
 }
 
-async fn measure(url: &str, dir: &Path, templates: &Path, n: usize) -> anyhow::Result<Figures> {
+async fn measure(url: &str, dir: &Path, args: &BenchArgs) -> anyhow::Result<Figures> {
+    let (templates, n) = (args.templates.as_path(), args.n);
     let settings = Settings {
         database_url: url.to_string(),
         bind: "127.0.0.1:0".into(),
@@ -263,11 +398,12 @@ async fn measure(url: &str, dir: &Path, templates: &Path, n: usize) -> anyhow::R
         run_scheduler: false,
     };
     let engine = build_engine(&settings, Arc::new(SystemClock)).await?;
-    let (engine_time, mut samples) = lifecycles(&engine, n).await?;
+    let (engine_time, mut samples, applicant) = lifecycles(&engine, n).await?;
     samples.sort();
     let baseline_tx = samples.len();
     let baseline = baseline(&engine, baseline_tx).await?;
-    Ok(Figures { lifecycles: n, engine: engine_time, samples, baseline, baseline_tx })
+    let sweep = timer_sweep(&engine, &applicant, args.pending, args.timers).await?;
+    Ok(Figures { lifecycles: n, engine: engine_time, samples, baseline, baseline_tx, sweep })
 }
 
 fn report(name: &str, f: &Figures) {
@@ -293,6 +429,32 @@ fn report(name: &str, f: &Figures) {
         "  ratio engine/baseline {:>10.3}   (engine transitions/s ÷ baseline transactions/s)",
         engine_tps / base_tps
     );
+    let s = &f.sweep;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("  timer sweep, nothing due (median of {SWEEP_SAMPLES} sweeps):");
+    println!("    empty sweep, {:>9} timers in the table        {:>9.3} ms", s.timers_before, ms(s.empty_before));
+    println!(
+        "    inserted {:>9} pending timers due later      {:>9.1} s   (one INSERT … SELECT)",
+        s.pending,
+        s.insert.as_secs_f64()
+    );
+    println!("    empty sweep, +{:>8} not due, before ANALYZE  {:>9.3} ms", s.pending, ms(s.empty_unanalysed));
+    println!("    empty sweep, +{:>8} not due, after ANALYZE   {:>9.3} ms", s.pending, ms(s.empty_after));
+    println!(
+        "    ratio with/without not-due timers          {:>9.2}   (after ANALYZE; ≈1: the (status, due_at) index keeps the sweep flat)",
+        s.empty_after.as_secs_f64() / s.empty_before.as_secs_f64()
+    );
+    let fired_per_s = s.fired as f64 / s.fire.as_secs_f64();
+    println!("  timer firing:");
+    println!(
+        "    timers fired/s        {:>10.1}   ({} due timeouts fired by one sweep_timers() in {:.2} s; each a system transition; {} not-due timers present)",
+        fired_per_s,
+        s.fired,
+        s.fire.as_secs_f64(),
+        s.pending
+    );
+    println!("    baseline tx/s         {:>10.1}   (from above)", base_tps);
+    println!("    ratio fired/baseline  {:>10.3}", fired_per_s / base_tps);
 }
 
 /// Runs the benchmark on SQLite and, when given, PostgreSQL.
@@ -304,19 +466,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("run the benchmark from the project folder (workflows/jurisdictions.yaml: {e})")
     })?;
     println!(
-        "certflow bench: {} lifecycles per backend ({} build)",
+        "certflow bench: {} lifecycles per backend, timer sweep with {} not-due and {} due timers ({} build)",
         args.n,
+        args.pending,
+        args.timers,
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let f = measure(&sqlite_url, &dir, &args.templates, args.n).await?;
+    let f = measure(&sqlite_url, &dir, &args).await?;
     report("SQLite (file)", &f);
     if let Some(pg) = &args.postgres {
         let name = format!("certflow_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = sea_orm::Database::connect(pg.as_str()).await?;
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
         let url = replace_db(pg, &name);
-        let result = measure(&url, &dir, &args.templates, args.n).await;
+        let result = measure(&url, &dir, &args).await;
         admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
         report("PostgreSQL", &result?);
     }

@@ -4,11 +4,16 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_init;
 mod m20261127_000002_time;
+mod m20261127_000003_money;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_init::Migration), Box::new(m20261127_000002_time::Migration)]
+        vec![
+            Box::new(m20261127_000001_init::Migration),
+            Box::new(m20261127_000002_time::Migration),
+            Box::new(m20261127_000003_money::Migration),
+        ]
     }
 }

@@ -33,7 +33,7 @@ const SCORE_ATTRS: [&str; 6] = ["total", "pass", "passed", "direct", "points", "
 const ENTERPRISE_ATTRS: [&str; 7] = ["id", "name", "uscc", "district", "urban", "profile", "district_name"];
 const ACTOR_ATTRS: [&str; 4] = ["id", "name", "roles", "email"];
 const APPLICATION_ATTRS: [&str; 7] = ["id", "number", "workflow", "state", "created_at", "version", "parent"];
-const FUNCTIONS: [&str; 3] = ["holds", "held_ever", "prior"];
+const FUNCTIONS: [&str; 5] = ["holds", "held_ever", "prior", "applications", "days_since"];
 const BUILTINS: [&str; 4] = ["range", "dict", "namespace", "today"];
 
 /// Parses and evaluates expressions; one instance is shared by the whole process.
@@ -144,19 +144,26 @@ fn describe(e: &minijinja::Error) -> String {
 pub struct World {
     /// Every certification kind with whether it is active now.
     pub certifications: Vec<(String, bool)>,
-    /// The enterprise's finished applications: workflow, final state and data.
+    /// The enterprise's applications (loaded only when a definition asks): `prior` shows the
+    /// finished ones, `applications` all of them but the one being evaluated.
     pub prior: Vec<PriorApplication>,
     /// Whether `prior` was loaded (it is only when a definition calls `prior(…)`).
     pub prior_loaded: bool,
 }
 
-/// An earlier finished application, as `prior(workflow)` shows it.
+/// Another application of the enterprise, as `prior(workflow)` (finished ones, withdrawn ones
+/// excepted) and `applications(workflow)` (all, open ones too) show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PriorApplication {
+    pub id: String,
     pub workflow: String,
     pub number: String,
     pub state: String,
+    #[serde(rename = "final")]
+    pub is_final: bool,
     pub data: serde_json::Value,
+    /// RFC 3339; for a finished application, when it finished.
+    pub created_at: String,
     pub finished_at: String,
 }
 
@@ -187,12 +194,39 @@ impl Scope {
         let ever = active.clone();
         map.insert("holds", Value::from_function(move |kind: String| active.iter().any(|(k, a)| *a && *k == kind)));
         map.insert("held_ever", Value::from_function(move |kind: String| ever.iter().any(|(k, _)| *k == kind)));
-        let prior = Arc::new(world.prior.clone());
+        let all = Arc::new(world.prior.clone());
+        let finished = all.clone();
         map.insert(
             "prior",
             Value::from_function(move |workflow: String| {
-                let found: Vec<&PriorApplication> = prior.iter().filter(|p| p.workflow == workflow).collect();
+                let found: Vec<&PriorApplication> = finished
+                    .iter()
+                    .filter(|p| p.workflow == workflow && p.is_final && p.state != "withdrawn")
+                    .collect();
                 Value::from(minijinja::value::Serde(&found))
+            }),
+        );
+        let current = self.application.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        map.insert(
+            "applications",
+            Value::from_function(move |workflow: String| {
+                let found: Vec<&PriorApplication> =
+                    all.iter().filter(|p| p.workflow == workflow && p.id != current).collect();
+                Value::from(minijinja::value::Serde(&found))
+            }),
+        );
+        let today = chrono::NaiveDate::parse_from_str(&self.today, "%Y-%m-%d").ok();
+        map.insert(
+            "days_since",
+            Value::from_function(move |date: String| -> Result<i64, minijinja::Error> {
+                let day = date.get(..10).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                match (day, today) {
+                    (Some(d), Some(t)) => Ok((t - d).num_days()),
+                    _ => Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("days_since: `{date}` is not a date (YYYY-MM-DD…)"),
+                    )),
+                }
             }),
         );
         Value::from(map)
@@ -238,13 +272,28 @@ mod tests {
         let e = ExprEngine::new();
         let world = World {
             certifications: vec![("innovative-sme".into(), true), ("srdi-sme".into(), false)],
-            prior: vec![PriorApplication {
-                workflow: "reward".into(),
-                number: "1".into(),
-                state: "paid".into(),
-                data: json!({}),
-                finished_at: "2026-01-01".into(),
-            }],
+            prior: vec![
+                PriorApplication {
+                    id: "a1".into(),
+                    workflow: "reward".into(),
+                    number: "1".into(),
+                    state: "paid".into(),
+                    is_final: true,
+                    data: json!({}),
+                    created_at: "2025-12-01T00:00:00Z".into(),
+                    finished_at: "2026-01-01T00:00:00Z".into(),
+                },
+                PriorApplication {
+                    id: "a2".into(),
+                    workflow: "reward".into(),
+                    number: "2".into(),
+                    state: "finance_review".into(),
+                    is_final: false,
+                    data: json!({}),
+                    created_at: "2026-02-01T00:00:00Z".into(),
+                    finished_at: String::new(),
+                },
+            ],
             prior_loaded: true,
         };
         let ctx = scope().to_value(&world);
@@ -253,6 +302,11 @@ mod tests {
         assert!(e.eval_bool("held_ever('srdi-sme')", &ctx).unwrap());
         assert!(e.eval_bool("prior('reward') | length == 1", &ctx).unwrap());
         assert!(e.eval_bool("prior('other') | length == 0", &ctx).unwrap());
+        assert!(e.eval_bool("applications('reward') | length == 2", &ctx).unwrap());
+        let scoped = Scope { today: "2026-03-01".into(), ..scope() }.to_value(&world);
+        assert_eq!(e.eval_number("days_since('2026-01-01')", &scoped).unwrap(), Some(59.0));
+        assert!(e.eval_bool("applications('reward') | selectattr('final') | list | length == 1", &scoped).unwrap());
+        assert!(e.eval("days_since('soon')", &scoped).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! its inputs (including the current time) as arguments, so the rules can be tested in isolation.
 
 pub mod access;
+pub mod budget;
 pub mod calendar;
 pub mod definition;
 pub mod duration;

@@ -39,23 +39,24 @@ pub async fn load_world(
     Ok(world)
 }
 
-/// Adds the enterprise's finished applications (withdrawn ones excepted) to `world`.
+/// Adds the enterprise's applications to `world` (for `prior` and `applications`).
 pub async fn load_prior(conn: &impl ConnectionTrait, enterprise_id: &str, world: &mut World) -> Result<(), AppError> {
-    let prior = application::Entity::find()
+    let apps = application::Entity::find()
         .filter(application::Column::EnterpriseId.eq(enterprise_id))
-        .filter(application::Column::IsFinal.eq(true))
-        .filter(application::Column::State.ne("withdrawn"))
-        .order_by_asc(application::Column::UpdatedAt)
+        .order_by_asc(application::Column::CreatedAt)
         .all(conn)
         .await?;
-    world.prior = prior
+    world.prior = apps
         .into_iter()
         .map(|a| PriorApplication {
+            id: a.id,
             workflow: a.workflow,
             number: a.number,
             state: a.state,
+            is_final: a.is_final,
             data: serde_json::from_str(&a.data).unwrap_or(Value::Null),
-            finished_at: a.updated_at.to_rfc3339(),
+            created_at: a.created_at.to_rfc3339(),
+            finished_at: if a.is_final { a.updated_at.to_rfc3339() } else { String::new() },
         })
         .collect();
     world.prior_loaded = true;

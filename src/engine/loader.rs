@@ -4,10 +4,14 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::domain::budget::{Budget, parse_budgets};
 use crate::domain::calendar::Calendar;
 use crate::domain::definition::{Catalogue, DefinitionError, SourceFile};
 use crate::domain::expr::ExprEngine;
 use crate::domain::jurisdiction::Jurisdictions;
+
+/// Files in the definitions folder that hold data, not workflows.
+const DATA_FILES: [&str; 3] = ["jurisdictions.yaml", "budgets.yaml", "programme.yaml"];
 
 /// How close to the end of the calendar data `validate` starts warning.
 const CALENDAR_WARNING_DAYS: i64 = 60;
@@ -18,6 +22,8 @@ pub struct Definitions {
     pub catalogue: Catalogue,
     pub jurisdictions: Jurisdictions,
     pub calendar: Calendar,
+    /// Programme budgets from `budgets.yaml` (none when the file is absent).
+    pub budgets: Vec<Budget>,
     pub templates_dir: PathBuf,
     /// Notes that do not stop the server (e.g. calendar data running out).
     pub warnings: Vec<String>,
@@ -74,7 +80,7 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
     };
     let mut sources = Vec::new();
     for p in yaml_files(workflows) {
-        if p.file_name().is_some_and(|n| n == "jurisdictions.yaml") {
+        if p.file_name().is_some_and(|n| DATA_FILES.iter().any(|d| n == *d)) {
             continue;
         }
         let stem = p.file_stem().map(|s| s.to_string_lossy().to_string());
@@ -95,8 +101,17 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
             Err(e) => errors.push(error(&p, format!("cannot read: {e}"))),
         }
     }
+    let bpath = workflows.join("budgets.yaml");
+    let budgets = match std::fs::read_to_string(&bpath) {
+        Ok(text) => parse_budgets(&text).unwrap_or_else(|e| {
+            errors.push(error(&bpath, e));
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
+    };
+    let budget_keys: HashSet<String> = budgets.iter().map(|b| b.key.clone()).collect();
     let engine = ExprEngine::new();
-    let catalogue = match Catalogue::build(&sources, &engine, &names) {
+    let catalogue = match Catalogue::build(&sources, &engine, &names, &budget_keys) {
         Ok(c) => Some(c),
         Err(mut e) => {
             errors.append(&mut e);
@@ -127,9 +142,14 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
         }
     }
     match (catalogue, jurisdictions) {
-        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => {
-            Ok(Definitions { catalogue, jurisdictions, calendar, templates_dir: templates.to_path_buf(), warnings })
-        }
+        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => Ok(Definitions {
+            catalogue,
+            jurisdictions,
+            calendar,
+            budgets,
+            templates_dir: templates.to_path_buf(),
+            warnings,
+        }),
         _ => Err(errors),
     }
 }

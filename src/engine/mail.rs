@@ -39,7 +39,6 @@ pub struct MailSettings {
 /// Messages claimed per round.
 const MAIL_BATCH: u64 = 50;
 
-
 /// Renders and delivers mail.
 pub struct Mailer {
     env: minijinja::Environment<'static>,

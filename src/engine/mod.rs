@@ -11,6 +11,7 @@ mod clocks;
 mod context;
 mod loader;
 mod mail;
+mod money;
 mod timers;
 mod transition;
 mod view;

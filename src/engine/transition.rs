@@ -193,6 +193,18 @@ impl Engine {
         Ok(span.after(start, &self.defs.calendar))
     }
 
+    /// Evaluates an expression to text (a number prints as a number).
+    pub(super) fn eval_text(&self, expr: &str, ctx: &minijinja::Value) -> Result<String, AppError> {
+        let v = self
+            .expr
+            .eval(expr, ctx)
+            .map_err(|m| AppError::rule(t("表达式无法计算", "an expression cannot be computed"), vec![t(&m, &m)]))?;
+        if v.is_none() || v.is_undefined() {
+            return Err(AppError::rule(t("表达式没有值", "an expression has no value"), vec![t(expr, expr)]));
+        }
+        Ok(v.to_string())
+    }
+
     /// Sets the fields of entering `state` on the row (before it is written): visit, time, deadline.
     pub(super) fn prepare_enter(
         &self,
@@ -270,6 +282,26 @@ impl Engine {
                         self.extend_certification(txn, ent, app, kind, valid_for.as_ref(), &ctx, now).await?;
                         world.certifications.retain(|(k, _)| k != kind);
                         world.certifications.push((kind.clone(), true));
+                    }
+                    Effect::Reserve { budget, amount, year } => {
+                        let amount = self.eval_text(amount, &ctx)?;
+                        let year = match year {
+                            Some(y) => Some(self.eval_text(y, &ctx)?.parse::<i32>().map_err(|_| {
+                                AppError::rule(t("预算年度无效", "invalid budget year"), vec![t(y, y)])
+                            })?),
+                            None => None,
+                        };
+                        self.reserve(txn, app, budget, &amount, year, now).await?;
+                    }
+                    Effect::Spend { budget } => self.settle(txn, app, budget, "spent", now).await?,
+                    Effect::Release { budget } => self.settle(txn, app, budget, "released", now).await?,
+                    Effect::Claim { award } => {
+                        let award = self.eval_text(award, &ctx)?;
+                        self.claim_award(txn, app, &award, now).await?;
+                    }
+                    Effect::Unclaim { award } => {
+                        let award = self.eval_text(award, &ctx)?;
+                        self.unclaim_award(txn, app, &award).await?;
                     }
                     Effect::Revoke { certification: kind } => {
                         certification::Entity::update_many()

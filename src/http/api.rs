@@ -290,3 +290,7 @@ pub async fn extend_deadline(
     let view = engine.extend_deadline(&user.0, &id, body.reason.as_deref(), if_match(&req)?).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", view.version))).json(view))
 }
+
+pub async fn list_budgets(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(json!({"items": engine.budgets(&user.0).await?})))
+}

@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/attachments/{id}", web::get().to(api::get_attachment))
                 .route("/tasks", web::get().to(api::list_tasks))
                 .route("/certifications", web::get().to(api::list_certifications))
+                .route("/budgets", web::get().to(api::list_budgets))
                 .route("/audit/verify", web::get().to(api::verify_audit))
                 .route("/admin/mail", web::get().to(api::list_mail))
                 .route("/admin/mail/{id}/retry", web::post().to(api::retry_mail)),

@@ -291,6 +291,18 @@ fn ops() -> Vec<Op> {
         },
         Op {
             method: "get",
+            path: "/api/budgets",
+            summary: "Budgets per year: total, reserved, spent and left, in yuan (finance, admin, auditor)",
+            auth: true,
+            body: None,
+            ok: 200,
+            response: list(
+                json!({"type": "object", "properties": {"key": {"type": "string"}, "year": {"type": "integer"}, "total": {"type": "string"}, "reserved": {"type": "string"}, "spent": {"type": "string"}, "left": {"type": "string"}}}),
+            ),
+            params: &[],
+        },
+        Op {
+            method: "get",
             path: "/api/openapi.json",
             summary: "This document",
             auth: false,

@@ -81,6 +81,8 @@ dual_test!(a_returned_application_is_corrected_resubmitted_and_recognised, |app:
     assert_eq!(c.body["parent"]["id"], id.as_str());
     let tasks = app.get("/api/tasks", &finance).await;
     assert!(tasks.body["items"].as_array().unwrap().iter().any(|t| t["application"]["id"] == child));
+    let r = app.act(&finance, child, "approve", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = app.act(&finance, child, "pay", json!({})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a payment needs its reference");
     let r = app.act(&finance, child, "pay", json!({"data": {"payment_reference": "ZJ-2026-0001"}})).await;

@@ -11,5 +11,6 @@ mod audit;
 mod concurrency;
 mod errors;
 mod lifecycle;
+mod money;
 mod panel_and_timers;
 mod versions;

@@ -30,11 +30,12 @@ impl Catalogue {
         files: &[SourceFile],
         engine: &ExprEngine,
         templates: &HashSet<String>,
+        budgets: &HashSet<String>,
     ) -> Result<Catalogue, Vec<DefinitionError>> {
         let mut errors = Vec::new();
         let mut cat = Catalogue::default();
         for f in files {
-            let cx = Context { engine, templates, expected_key: f.expected_key.as_deref() };
+            let cx = Context { engine, templates, expected_key: f.expected_key.as_deref(), budgets };
             match parse_definition(&f.path, &f.contents, &cx) {
                 Ok(def) => {
                     let versions = cat.defs.entry(def.key().to_string()).or_default();

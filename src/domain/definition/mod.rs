@@ -158,6 +158,29 @@ pub enum Effect {
     Revoke {
         certification: String,
     },
+    /// Reserves `amount` (yuan, an expression) of a budget for the application, in `year`
+    /// (an expression; the current year when absent); refused when the budget has not enough left.
+    Reserve {
+        budget: String,
+        amount: String,
+        year: Option<String>,
+    },
+    /// Turns the application's reservation into spending (the payment was made).
+    Spend {
+        budget: String,
+    },
+    /// Gives the application's reservation back to the budget (cancellation).
+    Release {
+        budget: String,
+    },
+    /// Records that the enterprise received an award; a second claim of the same award is refused.
+    Claim {
+        award: String,
+    },
+    /// Gives the application's claim of an award back (the reward was cancelled).
+    Unclaim {
+        award: String,
+    },
     Start {
         workflow: String,
         when: Option<String>,

@@ -247,6 +247,11 @@ pub enum Effect {
     Grant(Grant),
     Extend(Grant),
     Revoke(Revoke),
+    Reserve(Reserve),
+    Spend(BudgetRef),
+    Release(BudgetRef),
+    Claim(Award),
+    Unclaim(Award),
     Start(Start),
     Notify(Notify),
 }
@@ -273,4 +278,26 @@ pub struct Start {
     pub when: Option<S<String>>,
     #[serde(default)]
     pub data: IndexMap<String, S<String>>,
+}
+
+/// Reserves an amount of a budget for this application.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reserve {
+    pub budget: S<String>,
+    pub amount: S<String>,
+    #[serde(default)]
+    pub year: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetRef {
+    pub budget: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Award {
+    pub award: S<String>,
 }

@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub templates: &'a HashSet<String>,
     /// The key the file name implies, if the file must be named after its key.
     pub expected_key: Option<&'a str>,
+    /// Budget keys found in `budgets.yaml`.
+    pub budgets: &'a HashSet<String>,
 }
 
 struct Collector<'a> {
@@ -283,9 +285,15 @@ fn build_bound(kind: &FieldKind, b: Spanned<raw::Bound>, c: &mut Collector<'_>) 
 }
 
 fn check_expr(src: &Spanned<String>, cx: &Context<'_>, names: &Names, c: &mut Collector<'_>) {
-    c.uses_prior |= src.value.contains("prior");
+    c.uses_prior |= src.value.contains("prior") || src.value.contains("applications");
     if let Err(e) = cx.engine.check(&src.value, names) {
         c.at(src.referenced, e);
+    }
+}
+
+fn check_budget(b: &Spanned<String>, cx: &Context<'_>, c: &mut Collector<'_>) {
+    if !cx.budgets.contains(&b.value) {
+        c.at(b.referenced, format!("unknown budget `{}` (not in workflows/budgets.yaml)", b.value));
     }
 }
 
@@ -617,6 +625,30 @@ fn build_state(
                 valid_for: g.valid_for.map(|d| build_duration(d, cx, names, c)),
             },
             raw::Effect::Revoke(r) => Effect::Revoke { certification: r.certification.value },
+            raw::Effect::Reserve(r) => {
+                check_budget(&r.budget, cx, c);
+                check_expr(&r.amount, cx, names, c);
+                if let Some(y) = &r.year {
+                    check_expr(y, cx, names, c);
+                }
+                Effect::Reserve { budget: r.budget.value, amount: r.amount.value, year: r.year.map(|y| y.value) }
+            }
+            raw::Effect::Spend(b) => {
+                check_budget(&b.budget, cx, c);
+                Effect::Spend { budget: b.budget.value }
+            }
+            raw::Effect::Release(b) => {
+                check_budget(&b.budget, cx, c);
+                Effect::Release { budget: b.budget.value }
+            }
+            raw::Effect::Claim(a) => {
+                check_expr(&a.award, cx, names, c);
+                Effect::Claim { award: a.award.value }
+            }
+            raw::Effect::Unclaim(a) => {
+                check_expr(&a.award, cx, names, c);
+                Effect::Unclaim { award: a.award.value }
+            }
             raw::Effect::Start(s) => {
                 if let Some(w) = &s.when {
                     check_expr(w, cx, names, c);
@@ -792,7 +824,11 @@ scoring:
     fn parse_as(src: &str, expected_key: Option<&str>) -> Result<WorkflowDefinition, Vec<DefinitionError>> {
         let engine = ExprEngine::new();
         let templates = set_of(&["approved", "returned"]);
-        parse_definition("workflows/demo.yaml", src, &Context { engine: &engine, templates: &templates, expected_key })
+        parse_definition(
+            "workflows/demo.yaml",
+            src,
+            &Context { engine: &engine, templates: &templates, expected_key, budgets: &HashSet::new() },
+        )
     }
 
     fn parse(src: &str) -> Result<WorkflowDefinition, Vec<DefinitionError>> {
@@ -1419,7 +1455,7 @@ states:
     }
 
     fn catalogue(files: &[SourceFile]) -> Result<Catalogue, Vec<DefinitionError>> {
-        Catalogue::build(files, &ExprEngine::new(), &set_of(&["approved", "returned"]))
+        Catalogue::build(files, &ExprEngine::new(), &set_of(&["approved", "returned"]), &HashSet::new())
     }
 
     #[test]

@@ -2,6 +2,9 @@
 
 pub mod application;
 pub mod attachment;
+pub mod award_claim;
+pub mod budget;
+pub mod budget_entry;
 pub mod certification;
 pub mod certification_notice;
 pub mod enterprise;

@@ -1,0 +1,437 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on the first surprise")]
+//! Several real `certflow serve` processes on one PostgreSQL database (SPEC §5, §6): every due
+//! timer fires exactly once however many instances sweep, and a killed instance neither loses
+//! nor doubles anything. PostgreSQL only: set `CERTFLOW_TEST_POSTGRES_URL` (when it is unset at
+//! build time the tests are listed as ignored). Run them one at a time:
+//! `cargo test --test instances -- --test-threads=1`.
+//!
+//! The data are prepared in-process through the library (one enterprise and its users through
+//! the engine, then applications and timers bulk-inserted with raw SQL); the servers are the real
+//! binary, each with its own port, a 1 s tick and a 2 s lease.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use certflow::config::Settings;
+use certflow::domain::role::Role;
+use certflow::engine::{Engine, NewUser, Registration, RoleGrant, SystemClock};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde_json::json;
+
+/// Rows per multi-row INSERT.
+const BATCH: usize = 500;
+const TICK: &str = "1s";
+const LEASE: &str = "2s";
+const JWT_SECRET: &str = "instances-secret-instances-secret!!";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh database on the test server, created the way `tests/api/helpers.rs` does.
+async fn fresh_database() -> (String, String) {
+    let server = std::env::var("CERTFLOW_TEST_POSTGRES_URL").expect("CERTFLOW_TEST_POSTGRES_URL");
+    let name = format!("certflow_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(server.as_str()).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    (certflow::bench::replace_db(&server, &name), name)
+}
+
+/// Drops the test database (only when the test passed: a failed one is left for a look).
+async fn drop_database(name: &str) {
+    let server = std::env::var("CERTFLOW_TEST_POSTGRES_URL").expect("CERTFLOW_TEST_POSTGRES_URL");
+    let admin = sea_orm::Database::connect(server.as_str()).await.expect("connect to PostgreSQL");
+    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A `certflow serve` child process; killed (SIGKILL) and reaped when dropped.
+struct Server {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(name: &str, url: &str, dir: &Path) -> Server {
+        let port = free_port();
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_certflow"))
+            .arg("serve")
+            .current_dir(dir)
+            .env("CERTFLOW_DATABASE_URL", url)
+            .env("CERTFLOW_BIND", format!("127.0.0.1:{port}"))
+            .env("CERTFLOW_TICK", TICK)
+            .env("CERTFLOW_LEASE", LEASE)
+            .env("CERTFLOW_MAIL_DIR", dir.join("mail"))
+            .env("CERTFLOW_WORKFLOWS", root().join("workflows"))
+            .env("CERTFLOW_TEMPLATES", root().join("templates"))
+            .env("CERTFLOW_UPLOADS", dir.join("uploads"))
+            .env("CERTFLOW_JWT_SECRET", JWT_SECRET)
+            .env("CERTFLOW_LOG", "warn")
+            .env_remove("CERTFLOW_SMTP_URL")
+            .env_remove("CERTFLOW_ADMIN_EMAIL")
+            .env_remove("CERTFLOW_ADMIN_PASSWORD")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start certflow serve");
+        let mut server = Server { name: name.into(), child, log };
+        server.wait_listening(port);
+        server
+    }
+
+    /// Waits until the server accepts connections (it has connected, migrated and scheduled).
+    fn wait_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{} exited early ({status}):\n{}", self.name, self.log_text());
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} did not start listening:\n{}", self.name, self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL on unix: no shutdown code runs, whatever the process held stays claimed.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many error lines the process logged (timer or mail failures).
+    fn errors(&self) -> usize {
+        self.log_text().lines().filter(|l| l.contains("ERROR")).count()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An engine on the test database (no scheduler), for preparing data and reading results.
+async fn engine(url: &str, dir: &Path) -> Engine {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let settings = Settings {
+        database_url: url.to_string(),
+        bind: "127.0.0.1:0".into(),
+        workflows: root().join("workflows"),
+        templates: root().join("templates"),
+        uploads: dir.join("uploads"),
+        jwt_secret: Some(JWT_SECRET.into()),
+        admin: None,
+        smtp_url: None,
+        mail_from: "certflow@test.cn".into(),
+        mail_dir: dir.join("mail"),
+        mail_tries: 3,
+        mail_backoff: Duration::from_secs(1),
+        lease: Duration::from_secs(2),
+        tick: Duration::from_secs(1),
+        base_url: None,
+        run_scheduler: false,
+    };
+    certflow::startup::build_engine(&settings, Arc::new(SystemClock)).await.expect("engine builds")
+}
+
+async fn count(db: &impl ConnectionTrait, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql.to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Timers by status, for messages.
+async fn timer_statuses(db: &impl ConnectionTrait) -> String {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT status, count(*) FROM timers GROUP BY status ORDER BY status".to_string(),
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| format!("{}={}", r.try_get_by_index::<String>(0).unwrap(), r.try_get_by_index::<i64>(1).unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One enterprise in Jingkou (registered through the engine, with its first user) and the
+/// district and city reviewers. Returns the enterprise id and its district.
+async fn enterprise(engine: &Engine) -> (String, String) {
+    let uscc = certflow::domain::uscc::Uscc::complete("91321102MA1CX0017").expect("a valid code");
+    let reg: Registration = serde_json::from_value(json!({
+        "enterprise": {"uscc": uscc.as_str(), "name": "多实例测试有限公司", "district": "jingkou"},
+        "user": {"email": "owner@inst.test.cn", "password": "inst2026pass", "name": "Owner"}
+    }))
+    .unwrap();
+    let (ent, _) = engine.register(reg).await.expect("register the enterprise");
+    for (email, j) in [("district@inst.test.cn", "jingkou"), ("city@inst.test.cn", "city")] {
+        engine
+            .create_user_unchecked(NewUser {
+                email: email.into(),
+                password: "inst2026pass".into(),
+                name: email.into(),
+                roles: vec![RoleGrant { role: Role::Reviewer, jurisdiction: Some(j.into()) }],
+                enterprise_id: None,
+                lang: None,
+            })
+            .await
+            .expect("create a reviewer");
+    }
+    (ent.id, "jingkou".into())
+}
+
+/// `n` applications of sample-recognition v1 in district_review (visit 1, version 1), each with
+/// a pending timeout timer (`escalate`) that fell due a minute ago. Raw SQL, `BATCH` rows per
+/// INSERT. Returns the application ids.
+async fn seed_due_timers(engine: &Engine, n: usize) -> Vec<String> {
+    let (ent_id, district) = enterprise(engine).await;
+    let db = &engine.db;
+    let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    for (b, chunk) in ids.chunks(BATCH).enumerate() {
+        let apps: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                format!(
+                    "('{id}', 'INST-{:06}', 'sample-recognition', 1, '{ent_id}', '{district}', 'district_review', \
+                     false, '{{}}', NULL, 1, 1, NULL, NULL, now(), now() + interval '10 days', '', now(), now())",
+                    b * BATCH + i + 1
+                )
+            })
+            .collect();
+        db.execute_unprepared(&format!(
+            "INSERT INTO applications (id, number, workflow, workflow_version, enterprise_id, district, state, \
+             is_final, data, score, version, visit, parent_id, created_by, state_entered_at, due_at, head_hash, \
+             created_at, updated_at) VALUES {}",
+            apps.join(", ")
+        ))
+        .await
+        .unwrap();
+        let timers: Vec<String> = chunk
+            .iter()
+            .map(|id| format!("('{id}', 1, 'timeout', 'escalate', 'pending', now() - interval '1 minute', 0, now())"))
+            .collect();
+        db.execute_unprepared(&format!(
+            "INSERT INTO timers (application_id, visit, kind, action, status, due_at, attempts, created_at) VALUES {}",
+            timers.join(", ")
+        ))
+        .await
+        .unwrap();
+    }
+    ids
+}
+
+/// `n` pending messages (template task-assigned), due a minute ago, to `u<i>@test.cn`.
+async fn seed_mail(engine: &Engine, n: usize) {
+    let db = &engine.db;
+    for start in (0..n).step_by(BATCH) {
+        let rows: Vec<String> = (start..(start + BATCH).min(n))
+            .map(|i| {
+                format!(
+                    "(NULL, 'u{i}@test.cn', 'zh-CN', 'task-assigned', '待办 {i}', '您有一项新的待办（{i}）。', NULL, \
+                     'pending', 0, now() - interval '1 minute', NULL, now(), NULL)"
+                )
+            })
+            .collect();
+        db.execute_unprepared(&format!(
+            "INSERT INTO outbox (application_id, recipient, lang, template, subject, body_text, body_html, status, \
+             attempts, next_attempt_at, last_error, created_at, sent_at) VALUES {}",
+            rows.join(", ")
+        ))
+        .await
+        .unwrap();
+    }
+}
+
+const OPEN_TIMERS: &str = "SELECT count(*) FROM timers WHERE status IN ('pending', 'running')";
+const DONE_TIMERS: &str = "SELECT count(*) FROM timers WHERE status NOT IN ('pending', 'running')";
+const ESCALATIONS: &str = "SELECT count(*) FROM history WHERE action = 'escalate'";
+const DOUBLE_ESCALATIONS: &str = "SELECT count(*) FROM (SELECT application_id FROM history WHERE action = 'escalate' \
+                                  GROUP BY application_id HAVING count(*) > 1) x";
+const SENT: &str = "SELECT count(*) FROM outbox WHERE status = 'sent'";
+
+/// Polls `sql` every `every` until `done` holds for its value; panics after `limit`.
+async fn wait_for(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    limit: Duration,
+    every: Duration,
+    what: &str,
+    done: impl Fn(i64) -> bool,
+) -> i64 {
+    let deadline = Instant::now() + limit;
+    loop {
+        let v = count(db, sql).await;
+        if done(v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {v} after {limit:?} (timers: {})", timer_statuses(db).await);
+        tokio::time::sleep(every).await;
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL only: set CERTFLOW_TEST_POSTGRES_URL to run it")]
+async fn two_instances_fire_ten_thousand_due_timers_exactly_once() {
+    const N: i64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, name) = fresh_database().await;
+    let engine = engine(&url, dir.path()).await;
+    let t = Instant::now();
+    seed_due_timers(&engine, N as usize).await;
+    println!("seeded {N} applications and due timers in {:.1} s", t.elapsed().as_secs_f64());
+    let db = &engine.db;
+    assert_eq!(count(db, OPEN_TIMERS).await, N);
+
+    let start = Instant::now();
+    let a = Server::start("a", &url, dir.path());
+    let b = Server::start("b", &url, dir.path());
+    let up = start.elapsed();
+    wait_for(db, OPEN_TIMERS, Duration::from_secs(180), Duration::from_millis(500), "timers open", |v| v == 0).await;
+    let took = start.elapsed();
+
+    println!(
+        "two instances fired {N} timers in {:.1} s ({:.0} timers/s; both servers up after {:.1} s); timers: {}; \
+         errors logged: a={} b={}",
+        took.as_secs_f64(),
+        N as f64 / took.as_secs_f64(),
+        up.as_secs_f64(),
+        timer_statuses(db).await,
+        a.errors(),
+        b.errors(),
+    );
+    assert_eq!(count(db, ESCALATIONS).await, N, "one escalation per application");
+    assert_eq!(count(db, DOUBLE_ESCALATIONS).await, 0, "no application escalated twice");
+    assert_eq!(count(db, "SELECT count(*) FROM applications WHERE state = 'city_review'").await, N);
+    assert_eq!(count(db, "SELECT count(*) FROM applications WHERE state <> 'city_review'").await, 0);
+    assert_eq!(count(db, "SELECT count(*) FROM applications WHERE visit <> 2").await, 0, "one transition each");
+    drop((a, b));
+    db.clone().close().await.ok();
+    drop(engine);
+    drop_database(&name).await;
+}
+
+/// Kills an instance (SIGKILL) while it sweeps timers, and its successor while it delivers mail;
+/// a third instance finishes. Nothing is lost and nothing happens twice:
+///
+/// * A timer the dead process claimed stays `running` until its lease (2 s) ends, then another
+///   process claims it again. If the dead process had already committed the escalation, the
+///   application's visit has moved on and the re-fired timer is stale (closed without effect);
+///   if not, its transaction rolled back with the process and the escalation happens now, once.
+///   The escalation and the application's version bump are one transaction, so there is no
+///   in-between.
+/// * A message is claimed (`sending`, lease) before it is sent and marked `sent` only after the
+///   send returned. A process killed between the two leaves it `sending`; when the lease ends
+///   another process claims and sends it again. So a message is never lost, but one claimed by
+///   the killed process can be delivered twice: at the SMTP boundary delivery is at-least-once
+///   (the stable Message-ID lets a receiving server or client recognise the duplicate). Without
+///   SMTP the message is written to `<outbox id, 8 digits>-<template>.eml`: a re-send writes the
+///   same file name again (replacing a file the killed process may have left half-written), so
+///   the mail folder holds exactly one file per outbox row however often a row was sent.
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL only: set CERTFLOW_TEST_POSTGRES_URL to run it")]
+async fn a_killed_instance_loses_and_doubles_nothing() {
+    const N: i64 = 2_000;
+    const MAIL: i64 = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, name) = fresh_database().await;
+    let engine = engine(&url, dir.path()).await;
+    seed_due_timers(&engine, N as usize).await;
+    seed_mail(&engine, MAIL as usize).await;
+    let db = &engine.db;
+    let start = Instant::now();
+
+    // 1. Killed mid-sweep: some timers done, not all.
+    let a = Server::start("a", &url, dir.path());
+    let fast = Duration::from_millis(50);
+    let done_at_kill = wait_for(db, DONE_TIMERS, Duration::from_secs(60), fast, "timers done", |v| v >= 20).await;
+    a.kill();
+    let done_after_kill = count(db, DONE_TIMERS).await;
+    let held = count(db, "SELECT count(*) FROM timers WHERE status = 'running'").await;
+    println!(
+        "killed a after {:.1} s with {done_after_kill} of {N} timers closed and {held} still claimed by it",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(done_after_kill < N, "a finished every timer before it was killed ({done_at_kill} when seen)");
+
+    // 2. Killed mid-delivery: the timers are done (the tick sweeps timers before mail).
+    let b = Server::start("b", &url, dir.path());
+    wait_for(db, OPEN_TIMERS, Duration::from_secs(150), Duration::from_millis(200), "timers open", |v| v == 0).await;
+    let sent_at_kill = wait_for(db, SENT, Duration::from_secs(60), fast, "mail sent", |v| v >= 1).await;
+    b.kill();
+    let sent_after_kill = count(db, SENT).await;
+    let sending = count(db, "SELECT count(*) FROM outbox WHERE status = 'sending'").await;
+    println!(
+        "killed b after {:.1} s with {sent_after_kill} of {MAIL} messages sent and {sending} claimed by it",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(sent_after_kill < MAIL, "b sent every message before it was killed ({sent_at_kill} when seen)");
+
+    // 3. A new instance takes over what b held once the lease has run out, and finishes.
+    let c = Server::start("c", &url, dir.path());
+    wait_for(db, SENT, Duration::from_secs(120), Duration::from_millis(200), "mail sent", |v| v == MAIL).await;
+    println!(
+        "all {N} timers and {MAIL} messages done {:.1} s after the first start; timers: {}; errors logged: c={}",
+        start.elapsed().as_secs_f64(),
+        timer_statuses(db).await,
+        c.errors()
+    );
+
+    assert_eq!(count(db, ESCALATIONS).await, N, "one escalation per application");
+    assert_eq!(count(db, DOUBLE_ESCALATIONS).await, 0, "no application escalated twice");
+    assert_eq!(count(db, "SELECT count(*) FROM applications WHERE state = 'city_review'").await, N);
+    assert_eq!(count(db, SENT).await, MAIL);
+    assert_eq!(count(db, "SELECT count(*) FROM outbox").await, MAIL, "no message queued twice");
+    let resent = count(db, "SELECT count(*) FROM outbox WHERE attempts > 1").await;
+    println!("messages sent more than once (claimed by the killed b): {resent}");
+
+    let ids = db
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT id, template FROM outbox ORDER BY id".to_string(),
+        ))
+        .await
+        .unwrap();
+    let expected: std::collections::BTreeSet<String> = ids
+        .iter()
+        .map(|r| {
+            format!("{:08}-{}.eml", r.try_get_by_index::<i64>(0).unwrap(), r.try_get_by_index::<String>(1).unwrap())
+        })
+        .collect();
+    let files: std::collections::BTreeSet<String> = std::fs::read_dir(dir.path().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".eml"))
+        .collect();
+    assert_eq!(files.len(), MAIL as usize, "one .eml file per message");
+    assert_eq!(files, expected, "the files are exactly the outbox ids");
+    for f in &files {
+        let text = std::fs::read_to_string(dir.path().join("mail").join(f)).unwrap();
+        assert!(text.contains("Message-ID: <outbox-"), "{f} is a whole message");
+    }
+    drop(c);
+    db.clone().close().await.ok();
+    drop(engine);
+    drop_database(&name).await;
+}
