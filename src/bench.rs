@@ -477,7 +477,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     report("SQLite (file)", &f);
     if let Some(pg) = &args.postgres {
         let name = format!("certflow_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = sea_orm::Database::connect(pg.as_str()).await?;
+        let mut opts = sea_orm::ConnectOptions::new(pg.as_str());
+        opts.sqlx_logging(false);
+        let admin = sea_orm::Database::connect(opts).await?;
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
         let url = replace_db(pg, &name);
         let result = measure(&url, &dir, &args).await;

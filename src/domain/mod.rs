@@ -11,6 +11,7 @@ pub mod duration;
 pub mod expr;
 pub mod form;
 pub mod jurisdiction;
+pub mod programme;
 pub mod role;
 pub mod scoring;
 pub mod text;

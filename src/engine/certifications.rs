@@ -113,7 +113,7 @@ impl Engine {
         Ok((expired, sent))
     }
 
-    /// Records the notice (and the ones further out) and queues the mail, in one transaction;
+    /// Records the notice and queues the mail, in one transaction;
     /// false if another instance got there first.
     async fn remind_expiry(
         &self,
@@ -122,7 +122,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<bool, AppError> {
         let txn = self.db.begin().await?;
-        for (_, notice) in &EXPIRY_NOTICES[index..] {
+        for (_, notice) in &EXPIRY_NOTICES[index..=index] {
             let inserted = certification_notice::ActiveModel {
                 id: NotSet,
                 certification_id: Set(cert.id.clone()),
@@ -154,9 +154,32 @@ impl Engine {
             Caller::System,
             None,
             now,
-            context,
+            context.clone(),
         )
         .await?;
+        // The first reminder of a cycle also opens the renewal the programme names, if any.
+        let first_notice = index + 1 == EXPIRY_NOTICES.len();
+        let renewal =
+            self.defs.programme.as_ref().and_then(|p| p.renewals.iter().find(|r| r.certification == cert.kind));
+        if let (true, Some(renewal)) = (first_notice, renewal) {
+            let ctx = minijinja::Value::from(minijinja::value::Serde(json!({"certification": context})));
+            let mut data = serde_json::Map::new();
+            for (k, e) in &renewal.data {
+                let v = self
+                    .expr
+                    .eval(e, &ctx)
+                    .map_err(|m| AppError::Internal(anyhow::anyhow!("renewal data `{k}`: {m}")))?;
+                data.insert(k.clone(), serde_json::to_value(&v).unwrap_or(serde_json::Value::Null));
+            }
+            let renewal_def = self
+                .defs
+                .catalogue
+                .latest(&renewal.workflow)
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("workflow {} vanished", renewal.workflow)))?;
+            let mut world = super::context::load_world(&txn, &ent.id, now, renewal_def.uses_prior()).await?;
+            self.create_in_txn(&txn, &renewal_def, &ent, data, Caller::System, None, &mut world, now, 1).await?;
+        }
         txn.commit().await?;
         Ok(true)
     }

@@ -9,6 +9,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::definition::{Catalogue, DefinitionError, SourceFile};
 use crate::domain::expr::ExprEngine;
 use crate::domain::jurisdiction::Jurisdictions;
+use crate::domain::programme::Programme;
 
 /// Files in the definitions folder that hold data, not workflows.
 const DATA_FILES: [&str; 3] = ["jurisdictions.yaml", "budgets.yaml", "programme.yaml"];
@@ -24,6 +25,8 @@ pub struct Definitions {
     pub calendar: Calendar,
     /// Programme budgets from `budgets.yaml` (none when the file is absent).
     pub budgets: Vec<Budget>,
+    /// The programme's targets, whitelist and renewals from `programme.yaml`, if present.
+    pub programme: Option<Programme>,
     pub templates_dir: PathBuf,
     /// Notes that do not stop the server (e.g. calendar data running out).
     pub warnings: Vec<String>,
@@ -110,6 +113,11 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
         Err(_) => Vec::new(),
     };
     let budget_keys: HashSet<String> = budgets.iter().map(|b| b.key.clone()).collect();
+    let ppath = workflows.join("programme.yaml");
+    let programme = match std::fs::read_to_string(&ppath) {
+        Ok(text) => Programme::parse(&text).map_err(|e| errors.push(error(&ppath, e))).ok(),
+        Err(_) => None,
+    };
     let engine = ExprEngine::new();
     let catalogue = match Catalogue::build(&sources, &engine, &names, &budget_keys) {
         Ok(c) => Some(c),
@@ -142,14 +150,77 @@ pub fn load_definitions(workflows: &Path, templates: &Path) -> Result<Definition
         }
     }
     match (catalogue, jurisdictions) {
-        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => Ok(Definitions {
-            catalogue,
-            jurisdictions,
-            calendar,
-            budgets,
-            templates_dir: templates.to_path_buf(),
-            warnings,
-        }),
+        (Some(catalogue), Some(jurisdictions)) if errors.is_empty() => {
+            if let Some(p) = &programme {
+                check_programme(p, &catalogue, &budget_keys, &ppath, &mut errors);
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            Ok(Definitions {
+                catalogue,
+                jurisdictions,
+                calendar,
+                budgets,
+                programme,
+                templates_dir: templates.to_path_buf(),
+                warnings,
+            })
+        }
         _ => Err(errors),
+    }
+}
+
+/// The programme file must name workflows, states and budgets that exist, with expressions that parse.
+fn check_programme(
+    p: &Programme,
+    cat: &Catalogue,
+    budgets: &HashSet<String>,
+    path: &Path,
+    errors: &mut Vec<DefinitionError>,
+) {
+    let engine = ExprEngine::new();
+    if let Some(b) = &p.reward_budget {
+        if !budgets.contains(b) {
+            errors.push(error(path, format!("reward_budget `{b}` is not in budgets.yaml")));
+        }
+    }
+    for a in &p.averages {
+        match cat.latest(&a.workflow) {
+            None => errors.push(error(path, format!("average `{}` names unknown workflow `{}`", a.key, a.workflow))),
+            Some(def) => {
+                for s in &a.states {
+                    if def.state(s).is_none() {
+                        errors.push(error(
+                            path,
+                            format!("average `{}`: workflow `{}` has no state `{s}`", a.key, a.workflow),
+                        ));
+                    }
+                }
+                let names = crate::domain::expr::Names {
+                    form_fields: def.form().fields.iter().map(|f| f.key.clone()).collect(),
+                    ..Default::default()
+                };
+                if let Err(e) = engine.check(&a.value, &names) {
+                    errors.push(error(path, format!("average `{}`: {e}", a.key)));
+                }
+            }
+        }
+    }
+    for r in &p.renewals {
+        match cat.latest(&r.workflow) {
+            None => errors
+                .push(error(path, format!("renewal of `{}` names unknown workflow `{}`", r.certification, r.workflow))),
+            Some(def) => {
+                for k in r.data.keys() {
+                    if def.form().field(k).is_none() {
+                        errors.push(error(
+                            path,
+                            format!("renewal of `{}`: workflow `{}` has no field `{k}`", r.certification, r.workflow),
+                        ));
+                    }
+                }
+            }
+        }
     }
 }

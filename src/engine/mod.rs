@@ -12,6 +12,7 @@ mod context;
 mod loader;
 mod mail;
 mod money;
+mod programme;
 mod timers;
 mod transition;
 mod view;

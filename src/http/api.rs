@@ -294,3 +294,26 @@ pub async fn extend_deadline(
 pub async fn list_budgets(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(json!({"items": engine.budgets(&user.0).await?})))
 }
+
+pub async fn dashboard(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(engine.dashboard(&user.0).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistQuery {
+    format: Option<String>,
+}
+
+pub async fn whitelist(engine: Data, user: AuthUser, q: web::Query<WhitelistQuery>) -> Result<HttpResponse, AppError> {
+    match q.format.as_deref() {
+        Some("csv") => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"whitelist.csv\""))
+            .body(engine.whitelist_csv(&user.0).await?)),
+        None | Some("json") => Ok(HttpResponse::Ok().json(json!({"items": engine.whitelist(&user.0).await?}))),
+        Some(other) => {
+            Err(AppError::BadRequest(t("不支持的格式", &format!("unknown format `{other}`; use json or csv"))))
+        }
+    }
+}

@@ -52,6 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/tasks", web::get().to(api::list_tasks))
                 .route("/certifications", web::get().to(api::list_certifications))
                 .route("/budgets", web::get().to(api::list_budgets))
+                .route("/dashboard", web::get().to(api::dashboard))
+                .route("/whitelist", web::get().to(api::whitelist))
                 .route("/audit/verify", web::get().to(api::verify_audit))
                 .route("/admin/mail", web::get().to(api::list_mail))
                 .route("/admin/mail/{id}/retry", web::post().to(api::retry_mail)),

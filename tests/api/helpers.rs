@@ -279,3 +279,26 @@ pub fn good_sample() -> Value {
         "founded": "2015-03-01", "sector": "strategic", "contact": "0511-1234567",
     })
 }
+
+/// A copy of the project's definitions with some text replaced.
+pub fn definitions_with(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir("workflows").unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(dir.path().join("calendar")).unwrap();
+    for e in std::fs::read_dir("workflows/calendar").unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join("calendar").join(e.file_name())).unwrap();
+    }
+    for (file, from, to) in edits {
+        let p = dir.path().join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(&p, text.replace(from, to)).unwrap();
+    }
+    dir
+}

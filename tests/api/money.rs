@@ -6,7 +6,7 @@ use certflow::domain::role::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, good_sample, spawn_app_with};
+use crate::helpers::{Backend, TestApp, definitions_with, good_sample, spawn_app_with};
 
 /// Takes a sample application of an enterprise through to recognition; returns the reward's id.
 async fn recognise(app: &TestApp, ent: &str, staff: &[String]) -> Option<String> {
@@ -45,29 +45,6 @@ async fn budget(app: &TestApp, token: &str) -> Value {
         .find(|b| b["key"] == "sample-rewards" && b["year"] == 2026)
         .unwrap()
         .clone()
-}
-
-/// A copy of the project's definitions with some text replaced.
-fn definitions_with(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir("workflows").unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-        }
-    }
-    std::fs::create_dir_all(dir.path().join("calendar")).unwrap();
-    for e in std::fs::read_dir("workflows/calendar").unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.path().join("calendar").join(e.file_name())).unwrap();
-    }
-    for (file, from, to) in edits {
-        let p = dir.path().join(file);
-        let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains(from), "{file} has no `{from}`");
-        std::fs::write(&p, text.replace(from, to)).unwrap();
-    }
-    dir
 }
 
 crate::dual_test!(
