@@ -60,6 +60,10 @@ struct Server {
 
 impl Server {
     fn start(name: &str, url: &str, dir: &Path) -> Server {
+        Server::start_with_lease(name, url, dir, LEASE)
+    }
+
+    fn start_with_lease(name: &str, url: &str, dir: &Path, lease: &str) -> Server {
         let port = free_port();
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -69,7 +73,7 @@ impl Server {
             .env("CERTFLOW_DATABASE_URL", url)
             .env("CERTFLOW_BIND", format!("127.0.0.1:{port}"))
             .env("CERTFLOW_TICK", TICK)
-            .env("CERTFLOW_LEASE", LEASE)
+            .env("CERTFLOW_LEASE", lease)
             .env("CERTFLOW_MAIL_DIR", dir.join("mail"))
             .env("CERTFLOW_WORKFLOWS", root().join("workflows"))
             .env("CERTFLOW_TEMPLATES", root().join("templates"))
@@ -452,8 +456,9 @@ async fn two_instances_send_each_reminder_once() {
     seed_due(&engine, N as usize, "'remind', NULL, 'deadline-reminder', 'assignees'").await;
     let db = &engine.db;
     let start = Instant::now();
-    let a = Server::start("a", &url, dir.path());
-    let b = Server::start("b", &url, dir.path());
+    let lease = std::env::var("INSTANCES_LEASE").unwrap_or(LEASE.into());
+    let a = Server::start_with_lease("a", &url, dir.path(), &lease);
+    let b = Server::start_with_lease("b", &url, dir.path(), &lease);
     wait_for(db, OPEN_TIMERS, Duration::from_secs(180), Duration::from_millis(500), "timers open", |v| v == 0).await;
     println!(
         "two instances fired {N} reminders in {:.1} s; timers: {}; errors logged: a={} b={}",

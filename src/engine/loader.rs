@@ -180,10 +180,10 @@ fn check_programme(
     errors: &mut Vec<DefinitionError>,
 ) {
     let engine = ExprEngine::new();
-    if let Some(b) = &p.reward_budget {
-        if !budgets.contains(b) {
-            errors.push(error(path, format!("reward_budget `{b}` is not in budgets.yaml")));
-        }
+    if let Some(b) = &p.reward_budget
+        && !budgets.contains(b)
+    {
+        errors.push(error(path, format!("reward_budget `{b}` is not in budgets.yaml")));
     }
     for a in &p.averages {
         match cat.latest(&a.workflow) {

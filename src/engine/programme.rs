@@ -118,10 +118,10 @@ impl Engine {
             let Ok(def) = self.def_of(app) else { continue };
             let data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
             let scope = Scope { form: def.form().expression_values(&data), ..Scope::default() };
-            if let Ok(Some(v)) = self.expr.eval_number(&a.value, &scope.to_value(&World::default())) {
-                if v.is_finite() {
-                    values.push(v);
-                }
+            if let Ok(Some(v)) = self.expr.eval_number(&a.value, &scope.to_value(&World::default()))
+                && v.is_finite()
+            {
+                values.push(v);
             }
         }
         let avg = if values.is_empty() { None } else { Some(values.iter().sum::<f64>() / values.len() as f64) };
