@@ -1,9 +1,10 @@
 //! Demo data for `serve --demo`: staff in every role, enterprises in urban and county
 //! jurisdictions, and a few applications, so a newcomer sees a living system.
 
+use crate::domain::access::{Actor, Caller};
 use crate::domain::role::Role;
 use crate::domain::uscc::Uscc;
-use crate::engine::{Engine, NewUser, RoleGrant};
+use crate::engine::{ActionRequest, Engine, NewUser, RoleGrant};
 use crate::error::AppError;
 use crate::storage::entities::enterprise;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -116,6 +117,7 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
         ),
     ];
     let mut logins = Vec::new();
+    let mut actors: std::collections::HashMap<&str, Actor> = std::collections::HashMap::new();
     for (email, name, roles, enterprise_id, what) in people {
         let exists = crate::storage::entities::user::Entity::find()
             .filter(crate::storage::entities::user::Column::Email.eq(email))
@@ -123,7 +125,7 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
             .await?
             .is_some();
         if !exists {
-            engine
+            let u = engine
                 .create_user_unchecked(NewUser {
                     email: email.into(),
                     password: PASSWORD.into(),
@@ -133,8 +135,52 @@ pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
                     lang: None,
                 })
                 .await?;
+            actors.insert(
+                email,
+                Actor {
+                    id: u.id,
+                    name: u.name,
+                    email: u.email,
+                    enterprise_id: u.enterprise_id,
+                    roles: u.roles.into_iter().map(|g| (g.role, g.jurisdiction)).collect(),
+                },
+            );
         }
         logins.push((email.to_string(), what.to_string()));
     }
+    // A fresh database gets a few applications too; an existing one is left as it is.
+    if actors.len() == logins.len() {
+        seed_applications(engine, &actors).await?;
+    }
     Ok(logins)
+}
+
+/// A few applications in different states, so the inboxes and lists are not empty.
+async fn seed_applications(engine: &Engine, actors: &std::collections::HashMap<&str, Actor>) -> Result<(), AppError> {
+    let who =
+        |email: &str| actors.get(email).ok_or_else(|| AppError::Internal(anyhow::anyhow!("demo user {email} missing")));
+    let data = |revenue: &str, rd: &str, growth: i64| {
+        serde_json::json!({
+            "revenue": revenue, "rd_expense": rd, "growth": growth, "staff": 120, "founded": "2012-05-18",
+            "sector": "strategic", "contact": "0511-8888 6666", "summary": "示例企业简介",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+    };
+    // Jingkou: a draft the enterprise is still filling in.
+    let jingkou = who("jingkou@demo.certflow.cn")?;
+    engine.create_application(jingkou, "sample-recognition", None, data("25000000", "900000", 8)).await?;
+    // Runzhou: submitted, waiting for its district reviewer.
+    let runzhou = who("runzhou@demo.certflow.cn")?;
+    let app = engine.create_application(runzhou, "sample-recognition", None, data("48000000", "2600000", 16)).await?;
+    engine.take_action(Caller::User(runzhou), &app.id, "submit", ActionRequest::default(), None).await?;
+    // Danyang: approved by its district, waiting for the city.
+    let danyang = who("danyang@demo.certflow.cn")?;
+    let app = engine.create_application(danyang, "sample-recognition", None, data("36000000", "1500000", 11)).await?;
+    engine.take_action(Caller::User(danyang), &app.id, "submit", ActionRequest::default(), None).await?;
+    let reviewer = who("reviewer.danyang@demo.certflow.cn")?;
+    let approve = ActionRequest { comment: Some("材料齐全，同意上报".into()), data: None };
+    engine.take_action(Caller::User(reviewer), &app.id, "approve", approve, None).await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod audit;
 mod certifications;
 mod clocks;
 mod concurrency;
+mod demo;
 mod errors;
 mod lifecycle;
 mod money;
