@@ -28,7 +28,7 @@ pub use attachments::{AttachmentInfo, Upload};
 pub use audit::AuditReport;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use loader::{Definitions, load_definitions};
-pub use mail::{MailSettings, MailView};
+pub use mail::{MailSettings, MailView, Mailer};
 pub use view::{ApplicationView, CertificationView, EnterpriseView, Page};
 
 use crate::auth::jwt::JwtKeys;
