@@ -106,8 +106,12 @@ impl Engine {
             let Some(index) = EXPIRY_NOTICES.iter().position(|(days, _)| until <= now + Duration::days(*days)) else {
                 continue;
             };
-            if self.remind_expiry(&cert, index, now).await? {
-                sent += 1;
+            // One certification that cannot be reminded of (e.g. its application is gone) must
+            // not hold up the others.
+            match self.remind_expiry(&cert, index, now).await {
+                Ok(true) => sent += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(certification = %cert.id, error = %e, "expiry reminder failed"),
             }
         }
         Ok((expired, sent))

@@ -155,9 +155,22 @@ impl Engine {
             history::Entity::find().filter(history::Column::ApplicationId.eq(&app.id)).all(&self.db).await?;
         let mut sorted = hist;
         sorted.sort_by_key(|h| h.seq);
-        let visit_start =
-            sorted.iter().rposition(|h| h.from_state.as_deref() != Some(h.to_state.as_str())).unwrap_or(0);
-        if sorted[visit_start..].iter().any(|h| h.action == "extend") {
+        // The deadline began when the state was entered; a clock paused and resumed (rectifying
+        // and back) is the same deadline, so the search goes back past such round trips.
+        let pauses_here = |s: Option<&str>| s.and_then(|s| def.state(s)).and_then(|st| st.pauses.as_deref()) == Some(app.state.as_str());
+        let mut end = sorted.len();
+        let deadline_start = loop {
+            let start = sorted[..end].iter().rposition(|h| h.from_state.as_deref() != Some(h.to_state.as_str())).unwrap_or(0);
+            let entry = &sorted[start];
+            let resumed = entry.to_state == app.state && pauses_here(entry.from_state.as_deref());
+            let paused_segment = entry.to_state != app.state && pauses_here(Some(entry.to_state.as_str()));
+            if start > 0 && (resumed || paused_segment) {
+                end = start;
+                continue;
+            }
+            break start;
+        };
+        if sorted[deadline_start..].iter().any(|h| h.action == "extend") {
             return Err(AppError::Conflict(t("该期限已延长过一次", "this deadline has already been extended once")));
         }
         let now = self.now();

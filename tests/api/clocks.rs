@@ -269,3 +269,66 @@ dual_test!(review_deadlines_follow_the_official_holidays_and_make_up_workdays, |
     assert_eq!(due_at(&view), at("2027-01-02T00:00:00+08:00"));
     assert_eq!(view["due_estimated"], true, "the period runs into 2027, which the calendar does not cover");
 });
+
+dual_test!(a_second_rectification_stops_the_resumed_clock_again, |app: TestApp| async move {
+    // Arrange: D1 is 24:00 on Monday 16 March (2026-03-16T16:00Z).
+    let (_, ent) = app.register_enterprise("jingkou").await;
+    let district = app.staff(Role::Reviewer, Some("jingkou")).await;
+    let id = submit_sample(&app, &ent).await;
+    let path = format!("/api/applications/{id}");
+    let d1 = due_at(&app.get(&path, &ent).await.body);
+    assert_eq!(d1, at("2026-03-16T16:00:00Z"));
+
+    // Act: two rounds of rectification, the clock standing still for 2 and then 5 days.
+    let mut stood_still = Duration::zero();
+    for (after, stands) in [(Duration::days(1), Duration::days(2)), (Duration::days(1), Duration::days(5))] {
+        app.advance(after);
+        let district = app.fresh(&district).await;
+        let r = app.act(&district, &id, "rectify", json!({"comment": "请补正"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        app.advance(stands);
+        stood_still += stands;
+        let ent = app.fresh(&ent).await;
+        let r = app.act(&ent, &id, "resubmit", json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(due_at(&r.body), d1 + stood_still);
+    }
+
+    // Assert: 24:00 on Monday 23 March; the 15-day rectification notices never fell due.
+    let due = d1 + stood_still;
+    assert_eq!(due, at("2026-03-24T00:00:00+08:00"));
+    app.clock.set(due - Duration::seconds(1));
+    assert_eq!(app.sweep().await, 1, "only the review reminder");
+    app.clock.set(due + Duration::seconds(1));
+    assert_eq!(app.sweep().await, 1, "the escalation");
+    let ent = app.fresh(&ent).await;
+    let r = app.get(&path, &ent).await;
+    assert_eq!(r.body["state"], "city_review");
+    assert_eq!(
+        actions_taken(&r.body),
+        vec!["create", "submit", "rectify", "resubmit", "rectify", "resubmit", "escalate"]
+    );
+    assert_eq!(
+        outbox_recipients(&app, &id, "deadline-reminder").await.len(),
+        1,
+        "one reminder, no rectification notice"
+    );
+});
+
+dual_test!(a_deadline_resumed_after_rectification_cannot_be_extended_a_second_time, |app: TestApp| async move {
+    // Arrange: extended once, then rectified and resubmitted: the same review deadline resumes.
+    let (_, ent) = app.register_enterprise("jingkou").await;
+    let reviewer = app.staff(Role::Reviewer, Some("jingkou")).await;
+    let id = submit_sample(&app, &ent).await;
+    let path = format!("/api/applications/{id}/extend");
+    assert_eq!(app.post(&path, &reviewer, json!({"reason": "材料较多"})).await.status, StatusCode::OK);
+    let r = app.act(&reviewer, &id, "rectify", json!({"comment": "请补正"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(app.act(&ent, &id, "resubmit", json!({})).await.status, StatusCode::OK);
+
+    // Act
+    let r = app.post(&path, &reviewer, json!({"reason": "再次延期"})).await;
+
+    // Assert
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+});
