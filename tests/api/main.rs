@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod attachments;
 mod audit;
+mod catalogue_national;
 mod catalogue_supervision;
 mod certifications;
 mod clocks;
