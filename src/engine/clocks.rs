@@ -157,10 +157,13 @@ impl Engine {
         sorted.sort_by_key(|h| h.seq);
         // The deadline began when the state was entered; a clock paused and resumed (rectifying
         // and back) is the same deadline, so the search goes back past such round trips.
-        let pauses_here = |s: Option<&str>| s.and_then(|s| def.state(s)).and_then(|st| st.pauses.as_deref()) == Some(app.state.as_str());
+        let pauses_here = |s: Option<&str>| {
+            s.and_then(|s| def.state(s)).and_then(|st| st.pauses.as_deref()) == Some(app.state.as_str())
+        };
         let mut end = sorted.len();
         let deadline_start = loop {
-            let start = sorted[..end].iter().rposition(|h| h.from_state.as_deref() != Some(h.to_state.as_str())).unwrap_or(0);
+            let start =
+                sorted[..end].iter().rposition(|h| h.from_state.as_deref() != Some(h.to_state.as_str())).unwrap_or(0);
             let entry = &sorted[start];
             let resumed = entry.to_state == app.state && pauses_here(entry.from_state.as_deref());
             let paused_segment = entry.to_state != app.state && pauses_here(Some(entry.to_state.as_str()));

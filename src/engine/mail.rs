@@ -36,6 +36,9 @@ pub struct MailSettings {
     pub backoff: Duration,
 }
 
+/// The longest one SMTP exchange may take; keep it well below the lease.
+const SMTP_TIMEOUT_SECONDS: u64 = 20;
+
 /// Messages claimed per round.
 const MAIL_BATCH: u64 = 50;
 
@@ -51,7 +54,12 @@ impl Mailer {
         let mut env = minijinja::Environment::new();
         env.set_loader(minijinja::path_loader(templates));
         let transport = match &settings.smtp_url {
-            Some(url) => Some(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build()),
+            // A send that hangs must end well within a claim's lease (see `deliver_mail`).
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                    .timeout(Some(std::time::Duration::from_secs(SMTP_TIMEOUT_SECONDS)))
+                    .build(),
+            ),
             None => None,
         };
         Ok(Mailer { env, settings, transport })
@@ -248,6 +256,9 @@ impl Engine {
         let mut claimed = outbox::Entity::update_many()
             .col_expr(outbox::Column::Status, Expr::value("sending"))
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + self.lease))
+            // A try counts when it starts: a message whose sending kills the process still
+            // reaches the dead letter.
+            .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
             .filter(outbox::Column::Id.in_subquery(sub))
             .exec_with_returning(&self.db)
             .await?;
@@ -267,11 +278,30 @@ impl Engine {
             }
             let mut failures = 0;
             for row in claimed {
-                let result = self.mail.send(&row).await;
+                // Renew this message's lease just before sending it, and write the outcome only
+                // while the claim is still ours: a batch that overran its lease cannot send a
+                // message another instance has meanwhile taken over.
+                let lease = self.now() + self.lease;
+                let renewed = outbox::Entity::update_many()
+                    .col_expr(outbox::Column::NextAttemptAt, Expr::value(lease))
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .filter(outbox::Column::Status.eq("sending"))
+                    .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
+                    .exec(&self.db)
+                    .await?;
+                if renewed.rows_affected == 0 {
+                    continue;
+                }
+                let result = if row.attempts > self.mail.settings.max_attempts {
+                    Err(anyhow::anyhow!("gave up after {} tries", row.attempts - 1))
+                } else {
+                    self.mail.send(&row).await
+                };
                 let update = outbox::Entity::update_many()
                     .filter(outbox::Column::Id.eq(row.id))
-                    .filter(outbox::Column::Status.eq("sending"));
-                let attempts = row.attempts + 1;
+                    .filter(outbox::Column::Status.eq("sending"))
+                    .filter(outbox::Column::NextAttemptAt.eq(lease));
+                let attempts = row.attempts;
                 match result {
                     Ok(()) => {
                         update

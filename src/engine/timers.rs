@@ -43,10 +43,14 @@ impl Engine {
         Ok(claimed)
     }
 
-    async fn close_timer(&self, id: i64, status: &str) -> Result<(), AppError> {
+    /// Closes a timer this process claimed, only while the claim is still its own: a process
+    /// that overran its lease must not overwrite what the process that took over decided.
+    async fn close_timer(&self, tm: &timer::Model, status: &str) -> Result<(), AppError> {
         timer::Entity::update_many()
             .col_expr(timer::Column::Status, Expr::value(status))
-            .filter(timer::Column::Id.eq(id))
+            .filter(timer::Column::Id.eq(tm.id))
+            .filter(timer::Column::Status.eq("running"))
+            .filter(timer::Column::LockedUntil.eq(tm.locked_until))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -64,16 +68,16 @@ impl Engine {
                 match self.fire(&tm).await {
                     Ok(true) => {
                         fired += 1;
-                        self.close_timer(tm.id, "done").await?;
+                        self.close_timer(&tm, "done").await?;
                     }
-                    Ok(false) => self.close_timer(tm.id, "stale").await?,
+                    Ok(false) => self.close_timer(&tm, "stale").await?,
                     Err(AppError::Conflict(_)) => {
                         // Someone changed the application meanwhile; try again next round.
-                        self.close_timer(tm.id, "pending").await?;
+                        self.close_timer(&tm, "pending").await?;
                     }
                     Err(e) => {
                         tracing::error!(timer = tm.id, error = %e, "timer failed");
-                        self.close_timer(tm.id, "failed").await?;
+                        self.close_timer(&tm, "failed").await?;
                     }
                 }
             }
@@ -122,12 +126,19 @@ impl Engine {
                     now,
                 )
                 .await?;
-                // Closed in the same transaction as the mail it queued: a crash cannot send it twice.
-                timer::Entity::update_many()
+                // Closed in the same transaction as the mail it queued, and only while the claim
+                // is still this process's: a crash or an overrun lease cannot send it twice.
+                let closed = timer::Entity::update_many()
                     .col_expr(timer::Column::Status, Expr::value("done"))
                     .filter(timer::Column::Id.eq(tm.id))
+                    .filter(timer::Column::Status.eq("running"))
+                    .filter(timer::Column::LockedUntil.eq(tm.locked_until))
                     .exec(&txn)
                     .await?;
+                if closed.rows_affected == 0 {
+                    txn.rollback().await?;
+                    return Ok(false);
+                }
                 txn.commit().await?;
                 Ok(true)
             }
