@@ -12,6 +12,7 @@ mod catalogue_green_design;
 mod catalogue_national;
 mod catalogue_products;
 mod catalogue_supervision;
+mod catalogue_tiers;
 mod certifications;
 mod clocks;
 mod concurrency;
