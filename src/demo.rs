@@ -182,5 +182,48 @@ async fn seed_applications(engine: &Engine, actors: &std::collections::HashMap<&
     let reviewer = who("reviewer.danyang@demo.certflow.cn")?;
     let approve = ActionRequest { comment: Some("材料齐全，同意上报".into()), data: None };
     engine.take_action(Caller::User(reviewer), &app.id, "approve", approve, None).await?;
+    seed_tiers(engine, actors).await
+}
+
+/// The enterprises stand at different tiers of the programme, with applications for the next one.
+async fn seed_tiers(engine: &Engine, actors: &std::collections::HashMap<&str, Actor>) -> Result<(), AppError> {
+    use crate::storage::entities::certification;
+    let now = engine.now();
+    let years = |n: i64| chrono::Duration::days(365 * n);
+    let who =
+        |email: &str| actors.get(email).ok_or_else(|| AppError::Internal(anyhow::anyhow!("demo user {email} missing")));
+    // Recognitions granted before the system was in use: (enterprise user, tier, granted, valid until).
+    let held = [
+        (
+            "jingkou@demo.certflow.cn",
+            "pool-entry",
+            now - years(1) + chrono::Duration::days(60),
+            now + chrono::Duration::days(60),
+        ),
+        ("jingkou@demo.certflow.cn", "innovative-sme", now - years(1), now + years(2)),
+        ("runzhou@demo.certflow.cn", "innovative-sme", now - years(2), now + years(1)),
+        ("runzhou@demo.certflow.cn", "srdi-sme", now - years(1), now + years(2)),
+        ("danyang@demo.certflow.cn", "pool-entry", now - chrono::Duration::days(30), now + chrono::Duration::days(335)),
+    ];
+    for (email, kind, granted, until) in held {
+        let ent = who(email)?.enterprise_id.clone().unwrap_or_default();
+        certification::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            enterprise_id: Set(ent),
+            kind: Set(kind.to_string()),
+            application_id: Set(String::new()),
+            status: Set("active".into()),
+            granted_at: Set(granted),
+            valid_until: Set(Some(until)),
+            revoked_at: Set(None),
+        }
+        .insert(&engine.db)
+        .await?;
+    }
+    // Each is preparing the next tier: drafts they can open and complete.
+    let none = serde_json::Map::new;
+    engine.create_application(who("jingkou@demo.certflow.cn")?, "srdi-sme", None, none()).await?;
+    engine.create_application(who("runzhou@demo.certflow.cn")?, "little-giant", None, none()).await?;
+    engine.create_application(who("danyang@demo.certflow.cn")?, "innovative-sme", None, none()).await?;
     Ok(())
 }

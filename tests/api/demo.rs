@@ -44,5 +44,13 @@ crate::dual_test!(the_demo_logins_work_and_their_inboxes_are_not_empty, |app: Te
     let city = login("reviewer.city@demo.certflow.cn").await;
     assert_eq!(app.get("/api/tasks", &city).await.body["items"].as_array().unwrap().len(), 1);
     let admin = login("admin@demo.certflow.cn").await;
-    assert_eq!(app.get("/api/applications", &admin).await.body["total"], 3);
+    assert_eq!(app.get("/api/applications", &admin).await.body["total"], 6);
+    // The enterprises stand at different tiers: the dashboard counts them.
+    let d = app.get("/api/dashboard", &admin).await;
+    let count =
+        |key: &str| d.body["targets"].as_array().unwrap().iter().find(|t| t["key"] == key).unwrap()["current"].clone();
+    assert_eq!(
+        (count("innovative-sme"), count("srdi-sme"), count("pool")),
+        (serde_json::json!(2), serde_json::json!(1), serde_json::json!(2))
+    );
 });
