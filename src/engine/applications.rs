@@ -52,6 +52,17 @@ pub struct TaskItem {
     pub overdue: bool,
 }
 
+/// An action as the caller is offered it.
+fn action_view(a: &Action) -> ActionView {
+    ActionView {
+        name: a.name.clone(),
+        title: a.title.clone(),
+        to: a.to.clone(),
+        comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
+        quorum: a.quorum,
+    }
+}
+
 /// The sequence number the next history entry of an application takes.
 fn next_seq(hist: &[history::Model]) -> i32 {
     hist.last().map_or(1, |h| h.seq + 1)
@@ -631,13 +642,7 @@ impl Engine {
         let actions: Vec<ActionView> = self
             .available(caller, def, app, &hist, &votes)
             .into_iter()
-            .map(|a| ActionView {
-                name: a.name.clone(),
-                title: a.title.clone(),
-                to: a.to.clone(),
-                comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
-                quorum: a.quorum,
-            })
+            .map(action_view)
             .collect();
         let state = def.state(&app.state);
         let votes_view = state.and_then(|s| {
@@ -834,13 +839,7 @@ impl Engine {
             let actions: Vec<ActionView> = self
                 .available(Caller::User(actor), &def, &app, &hist, &votes)
                 .into_iter()
-                .map(|a| ActionView {
-                    name: a.name.clone(),
-                    title: a.title.clone(),
-                    to: a.to.clone(),
-                    comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
-                    quorum: a.quorum,
-                })
+                .map(action_view)
                 .collect();
             if actions.is_empty() {
                 continue;

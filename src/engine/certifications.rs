@@ -20,6 +20,45 @@ use crate::storage::entities::{application, certification, certification_notice,
 const EXPIRY_NOTICES: [(i64, &str); 2] = [(30, "expiring-30"), (90, "expiring-90")];
 
 impl Engine {
+    /// The `grant` effect: a new active certification (an active one of the same kind is
+    /// superseded), valid for `valid_for` from now.
+    #[allow(clippy::too_many_arguments, reason = "an effect's inputs: where, whose, which, how long, evaluated how, when")]
+    pub(super) async fn grant_certification(
+        &self,
+        txn: &DatabaseTransaction,
+        ent: &enterprise::Model,
+        app: &application::Model,
+        kind: &str,
+        valid_for: Option<&DurationSpec>,
+        ctx: &minijinja::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let until = match valid_for {
+            Some(d) => Some(self.eval_duration(d, ctx, now)?.at),
+            None => None,
+        };
+        certification::Entity::update_many()
+            .col_expr(certification::Column::Status, Expr::value("superseded"))
+            .filter(certification::Column::EnterpriseId.eq(&ent.id))
+            .filter(certification::Column::Kind.eq(kind))
+            .filter(certification::Column::Status.eq("active"))
+            .exec(txn)
+            .await?;
+        certification::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            enterprise_id: Set(ent.id.clone()),
+            kind: Set(kind.to_string()),
+            application_id: Set(app.id.clone()),
+            status: Set("active".into()),
+            granted_at: Set(now),
+            valid_until: Set(until),
+            revoked_at: Set(None),
+        }
+        .insert(txn)
+        .await?;
+        Ok(())
+    }
+
     /// The `extend` effect: the enterprise's certification of `kind` runs on by `valid_for`
     /// from its current end (or from now if it already ran out); without one, it is granted.
     #[allow(
@@ -44,23 +83,7 @@ impl Engine {
             .one(txn)
             .await?;
         let Some(cert) = current else {
-            let until = match valid_for {
-                Some(d) => Some(self.eval_duration(d, ctx, now)?.at),
-                None => None,
-            };
-            certification::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
-                enterprise_id: Set(ent.id.clone()),
-                kind: Set(kind.to_string()),
-                application_id: Set(app.id.clone()),
-                status: Set("active".into()),
-                granted_at: Set(now),
-                valid_until: Set(until),
-                revoked_at: Set(None),
-            }
-            .insert(txn)
-            .await?;
-            return Ok(());
+            return self.grant_certification(txn, ent, app, kind, valid_for, ctx, now).await;
         };
         let base = cert.valid_until.map_or(now, |v| v.max(now));
         let until = match valid_for {

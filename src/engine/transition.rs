@@ -252,29 +252,7 @@ impl Engine {
                 let ctx = self.scope(def, &data, score.clone(), ent, caller, Some(app), now).to_value(world);
                 match effect {
                     Effect::Grant { certification: kind, valid_for } => {
-                        let until = match valid_for {
-                            Some(d) => Some(self.eval_duration(d, &ctx, now)?.at),
-                            None => None,
-                        };
-                        certification::Entity::update_many()
-                            .col_expr(certification::Column::Status, Expr::value("superseded"))
-                            .filter(certification::Column::EnterpriseId.eq(&ent.id))
-                            .filter(certification::Column::Kind.eq(kind))
-                            .filter(certification::Column::Status.eq("active"))
-                            .exec(txn)
-                            .await?;
-                        certification::ActiveModel {
-                            id: Set(uuid::Uuid::new_v4().to_string()),
-                            enterprise_id: Set(ent.id.clone()),
-                            kind: Set(kind.clone()),
-                            application_id: Set(app.id.clone()),
-                            status: Set("active".into()),
-                            granted_at: Set(now),
-                            valid_until: Set(until),
-                            revoked_at: Set(None),
-                        }
-                        .insert(txn)
-                        .await?;
+                        self.grant_certification(txn, ent, app, kind, valid_for.as_ref(), &ctx, now).await?;
                         world.certifications.retain(|(k, _)| k != kind);
                         world.certifications.push((kind.clone(), true));
                     }
