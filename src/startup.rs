@@ -14,7 +14,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::Settings;
 use crate::engine::{Clock, Engine, MailSettings, load_definitions};
 use crate::error::LANG;
-use crate::http::{configure, request_lang};
+use crate::http::{Pages, configure, request_lang};
 use crate::storage::entities::kv_setting;
 
 /// Connects to the database and brings its schema up to date.
@@ -117,9 +117,11 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(engine.clone());
+        let pages = web::Data::new(Pages::new(&settings.templates));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(pages.clone())
                 .wrap_fn(|req, srv| {
                     let lang = request_lang(req.request());
                     let fut = srv.call(req);

@@ -49,6 +49,8 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The shared secret, for keyed hashes (CSRF tokens); never printed.
+    secret: std::sync::Arc<[u8]>,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -71,7 +73,26 @@ impl JwtKeys {
         // caller's `now` in `verify` instead. `exp` stays in `required_spec_claims`.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            secret: secret.into(),
+        }
+    }
+
+    /// HMAC-SHA256 of `msg` under the shared secret, as hex.
+    pub fn mac(&self, msg: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length, so this cannot fail; an empty string would only ever
+        // fail verification, never pass it.
+        match Hmac::<sha2::Sha256>::new_from_slice(&self.secret) {
+            Ok(mut m) => {
+                m.update(msg);
+                hex::encode(m.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        }
     }
 
     /// Issues a token for `user_id`, valid from `now` for `ttl`.

@@ -639,11 +639,8 @@ impl Engine {
         hist: Vec<history::Model>,
         votes: Vec<vote::Model>,
     ) -> Result<ApplicationView, AppError> {
-        let actions: Vec<ActionView> = self
-            .available(caller, def, app, &hist, &votes)
-            .into_iter()
-            .map(action_view)
-            .collect();
+        let actions: Vec<ActionView> =
+            self.available(caller, def, app, &hist, &votes).into_iter().map(action_view).collect();
         let state = def.state(&app.state);
         let votes_view = state.and_then(|s| {
             let q = s.actions.values().filter_map(|a| a.quorum).max()?;
@@ -836,11 +833,8 @@ impl Engine {
             let Ok(def) = self.def_of(&app) else { continue };
             let hist = self.history_of(&self.db, &app.id).await?;
             let votes = self.votes_of(&self.db, &app).await?;
-            let actions: Vec<ActionView> = self
-                .available(Caller::User(actor), &def, &app, &hist, &votes)
-                .into_iter()
-                .map(action_view)
-                .collect();
+            let actions: Vec<ActionView> =
+                self.available(Caller::User(actor), &def, &app, &hist, &votes).into_iter().map(action_view).collect();
             if actions.is_empty() {
                 continue;
             }

@@ -22,7 +22,10 @@ const EXPIRY_NOTICES: [(i64, &str); 2] = [(30, "expiring-30"), (90, "expiring-90
 impl Engine {
     /// The `grant` effect: a new active certification (an active one of the same kind is
     /// superseded), valid for `valid_for` from now.
-    #[allow(clippy::too_many_arguments, reason = "an effect's inputs: where, whose, which, how long, evaluated how, when")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "an effect's inputs: where, whose, which, how long, evaluated how, when"
+    )]
     pub(super) async fn grant_certification(
         &self,
         txn: &DatabaseTransaction,

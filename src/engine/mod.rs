@@ -75,6 +75,12 @@ impl Engine {
         })
     }
 
+    /// The CSRF token of a browser session (or of a pre-session id on the sign-in form): a
+    /// keyed hash of it, so it needs no storage and changes with the session.
+    pub fn csrf_token(&self, session: &str) -> String {
+        self.jwt.mac(format!("csrf:{session}").as_bytes())
+    }
+
     /// The current time, truncated to microseconds so it survives a round trip through PostgreSQL.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         clock::truncate(self.clock.now())

@@ -3,11 +3,13 @@
 mod api;
 mod extract;
 mod openapi;
+mod pages;
 mod workflows;
 
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
 pub use extract::{AuthUser, request_lang};
+pub use pages::Pages;
 
 use crate::error::{AppError, t};
 
@@ -25,9 +27,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::QueryConfig::default()
                 .error_handler(|e, _| AppError::BadRequest(t("查询参数无效", &e.to_string())).into()),
         )
+        .app_data(
+            web::FormConfig::default()
+                .limit(JSON_LIMIT)
+                .error_handler(|e, _| AppError::BadRequest(t("表单内容无效", &e.to_string())).into()),
+        )
         .route("/healthz", web::get().to(api::healthz))
         .route("/readyz", web::get().to(api::readyz))
         .route("/metrics", web::get().to(api::metrics))
+        // HTML pages (cookie session, CSRF token on every form).
+        .route("/", web::get().to(pages::home_page))
+        .route("/login", web::get().to(pages::login_form))
+        .route("/login", web::post().to(pages::submit_login))
+        .route("/logout", web::post().to(pages::submit_logout))
+        .route("/tasks", web::get().to(pages::tasks_page))
+        .route("/applications/new", web::get().to(pages::new_application_form))
+        .route("/applications", web::post().to(pages::submit_new_application))
+        .route("/applications/{id}", web::get().to(pages::application_page))
+        .route("/applications/{id}/save", web::post().to(pages::submit_save))
+        .route("/applications/{id}/actions/{action}", web::post().to(pages::submit_action))
+        .route("/static/app.css", web::get().to(pages::stylesheet))
         .service(
             web::scope("/api")
                 .route("/openapi.json", web::get().to(openapi::openapi_json))

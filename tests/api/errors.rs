@@ -315,7 +315,11 @@ fn route_table() -> Vec<(String, String)> {
                 .map(|(_, m)| m.to_string())
                 .expect("a method for the route");
             let prefix: String = scopes.iter().map(|(p, _)| p.as_str()).collect();
-            routes.push((method, format!("{prefix}{path}")));
+            // HTML pages are not part of the JSON API and its document.
+            let page = after.find(".to(").is_some_and(|p| after[p + ".to(".len()..].starts_with("pages::"));
+            if !page {
+                routes.push((method, format!("{prefix}{path}")));
+            }
             depth += 1;
             i = next;
             continue;

@@ -21,6 +21,7 @@ mod errors;
 mod lifecycle;
 mod mail;
 mod money;
+mod pages;
 mod panel_and_timers;
 mod programme;
 mod smtp_sink;

@@ -1,0 +1,246 @@
+//! The enterprise's list, the catalogue, and the application page (form, score, history,
+//! actions).
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::PageUser;
+use crate::domain::access::{Caller, may_start};
+use crate::domain::definition::{By, WorkflowDefinition};
+use crate::domain::form::FieldKind;
+use crate::engine::{ActionRequest, ApplicationView, Engine, ListFilter};
+use crate::error::{AppError, t};
+
+type Form = web::Form<HashMap<String, String>>;
+
+/// What the enterprise does next in a state: its own actions, or waiting for review.
+fn next_step(def: Option<&WorkflowDefinition>, state: &str, is_final: bool) -> Value {
+    if is_final {
+        return Value::Null;
+    }
+    let Some(st) = def.and_then(|d| d.state(state)) else { return Value::Null };
+    let own: Vec<Value> = st
+        .actions
+        .values()
+        .filter(|a| a.by == By::Applicant)
+        .map(|a| json!(a.title.clone().unwrap_or_else(|| t(&a.name, &a.name))))
+        .collect();
+    if own.is_empty() { json!([t("等待审核", "Awaiting review")]) } else { Value::Array(own) }
+}
+
+/// `GET /`: the caller's applications with state, deadline and next step.
+pub async fn home_page(user: PageUser) -> HttpResponse {
+    let r = async {
+        let engine = &user.v.engine;
+        let filter = ListFilter { per_page: Some(100), ..ListFilter::default() };
+        let page = engine.list_applications(&user.actor, filter).await?;
+        let rows: Vec<Value> = page
+            .items
+            .iter()
+            .map(|a| {
+                let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
+                let mut row = json!(a);
+                row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
+                row
+            })
+            .collect();
+        user.render("pages/home.html", json!({"applications": rows, "total": page.total}))
+    }
+    .await;
+    user.finish(r)
+}
+
+/// `GET /applications/new`: the workflows the caller may start.
+pub async fn new_application_form(user: PageUser) -> HttpResponse {
+    let workflows: Vec<Value> = user
+        .v
+        .engine
+        .defs
+        .catalogue
+        .latest_all()
+        .filter(|d| may_start(&user.actor, d))
+        .map(|d| json!({"key": d.key(), "title": d.title(), "description": d.description(), "category": d.category()}))
+        .collect();
+    let r = user.render("pages/new.html", json!({"workflows": workflows}));
+    user.finish(r)
+}
+
+/// `POST /applications`: starts an application and shows it.
+pub async fn submit_new_application(user: PageUser, form: Form) -> HttpResponse {
+    let r = async {
+        user.check_csrf(&form)?;
+        let workflow = form.get("workflow").map(String::as_str).unwrap_or_default();
+        let view = user.v.engine.create_application(&user.actor, workflow, None, Map::new()).await?;
+        Ok(user.v.redirect(&format!("/applications/{}", view.id)).finish())
+    }
+    .await;
+    user.finish(r)
+}
+
+/// A stored value as an input shows it.
+fn input_value(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The form's fields with their current values, ready for the template.
+fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Value) -> Vec<Value> {
+    def.form()
+        .fields
+        .iter()
+        .map(|f| {
+            let options = match &f.kind {
+                FieldKind::Choice(opts) => json!(opts),
+                _ => json!([]),
+            };
+            let file = view.attachments.iter().find(|a| a.field == f.key).map(|a| a.filename.clone());
+            json!({
+                "key": f.key, "kind": f.kind.name(), "label": f.label, "help": f.help,
+                "required": f.required, "value": input_value(data.get(&f.key)), "options": options, "file": file,
+            })
+        })
+        .collect()
+}
+
+/// The score panel: total, pass line, and per indicator points earned, maximum, lost and hint.
+fn score_panel(def: &WorkflowDefinition, score: Option<&Value>) -> Value {
+    let (Some(scoring), Some(score)) = (def.scoring(), score) else { return Value::Null };
+    let indicators: Vec<Value> = scoring
+        .indicators
+        .iter()
+        .map(|i| {
+            let points = score["points"][&i.key].as_f64().unwrap_or(0.0);
+            let max = i.max();
+            json!({
+                "key": i.key, "title": i.title, "points": crate::domain::scoring::number(points),
+                "max": crate::domain::scoring::number(max),
+                "lost": crate::domain::scoring::number((max - points).max(0.0)), "hint": i.hint,
+            })
+        })
+        .collect();
+    json!({"total": score["total"], "pass": score["pass"], "passed": score["passed"], "direct": score["direct"],
+           "indicators": indicators})
+}
+
+/// Labels for the history: the state and action titles of the definition.
+fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<Value> {
+    view.history
+        .iter()
+        .map(|h| {
+            let action = h
+                .from
+                .as_deref()
+                .and_then(|f| def.state(f))
+                .and_then(|s| s.actions.get(&h.action))
+                .and_then(|a| a.title.clone())
+                .unwrap_or_else(|| t(&h.action, &h.action));
+            let to = def.state(&h.to).and_then(|s| s.title.clone()).unwrap_or_else(|| t(&h.to, &h.to));
+            let mut v = json!(h);
+            v["action_title"] = json!(action);
+            v["to_title"] = json!(to);
+            v
+        })
+        .collect()
+}
+
+/// Renders the application page, with `data` in the form (the stored data, or what was sent).
+fn render_application(
+    user: &PageUser,
+    engine: &Engine,
+    view: &ApplicationView,
+    data: &Value,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let def = engine
+        .defs
+        .catalogue
+        .get(&view.workflow, u32::try_from(view.workflow_version).unwrap_or(0))
+        .ok_or(AppError::NotFound)?;
+    let ctx = json!({
+        "app": view,
+        "fields": fields(def, view, data),
+        "score": score_panel(def, view.score.as_ref()),
+        "history": history(def, view),
+        "errors": errors,
+    });
+    let mut res = user.render("pages/application.html", ctx)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// `GET /applications/{id}`.
+pub async fn application_page(user: PageUser, id: web::Path<String>) -> HttpResponse {
+    let r = async {
+        let engine = &user.v.engine;
+        let view = engine.view_application(&user.actor, &id).await?;
+        render_application(&user, engine, &view, &view.data, Vec::new(), StatusCode::OK)
+    }
+    .await;
+    user.finish(r)
+}
+
+/// `POST /applications/{id}/save`: saves the draft; errors show beside the fields (422).
+pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> HttpResponse {
+    let r = async {
+        user.check_csrf(&form)?;
+        let engine = &user.v.engine;
+        let view = engine.view_application(&user.actor, &id).await?;
+        let def = engine
+            .defs
+            .catalogue
+            .get(&view.workflow, u32::try_from(view.workflow_version).unwrap_or(0))
+            .ok_or(AppError::NotFound)?;
+        let data: Map<String, Value> = def
+            .form()
+            .fields
+            .iter()
+            .filter(|f| !matches!(f.kind, FieldKind::File { .. }))
+            .filter_map(|f| form.get(&f.key).map(|v| (f.key.clone(), Value::String(v.clone()))))
+            .collect();
+        let version = form.get("version").and_then(|v| v.parse().ok());
+        match engine.update_application(&user.actor, &id, data.clone(), version).await {
+            Ok(_) => Ok(user.v.redirect(&format!("/applications/{id}")).finish()),
+            Err(e @ AppError::Unprocessable { .. }) => {
+                let problem = e.problem(user.v.lang);
+                let errors = problem.errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
+                let mut shown = view.data.clone();
+                if let Some(obj) = shown.as_object_mut() {
+                    obj.extend(data);
+                }
+                render_application(&user, engine, &view, &shown, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Err(e @ AppError::Conflict(_)) => Ok(user.v.redirect_with_errors(&format!("/applications/{id}"), &e)),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    user.finish(r)
+}
+
+/// `POST /applications/{id}/actions/{action}`: takes an action and goes back to the page;
+/// refusals (422, 409) are shown there once.
+pub async fn submit_action(user: PageUser, path: web::Path<(String, String)>, form: Form) -> HttpResponse {
+    let (id, action) = path.into_inner();
+    let r = async {
+        user.check_csrf(&form)?;
+        let comment = form.get("comment").map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        let req = ActionRequest { comment, data: None };
+        let back = format!("/applications/{id}");
+        match user.v.engine.take_action(Caller::User(&user.actor), &id, &action, req, None).await {
+            Ok(_) => Ok(user.v.redirect(&back).finish()),
+            Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict(_))) => {
+                Ok(user.v.redirect_with_errors(&back, &e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    user.finish(r)
+}
