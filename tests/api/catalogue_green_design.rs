@@ -7,11 +7,12 @@
 
 use certflow::domain::role::Role;
 use chrono::{DateTime, Duration, Utc};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::dual_test;
-use crate::helpers::{Resp, TestApp, start_time};
+use crate::helpers::{TestApp, start_time};
+use crate::helpers::{act_en, messages};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -19,24 +20,6 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn time(v: &Value) -> DateTime<Utc> {
     at(v.as_str().unwrap_or_else(|| panic!("not a time: {v:?}")))
-}
-
-/// Takes an action with `Accept-Language: en`.
-async fn act_en(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Resp {
-    app.request(
-        Method::POST,
-        &format!("/api/applications/{id}/actions/{action}"),
-        Some(token),
-        Some(body),
-        &[("Accept-Language", "en")],
-    )
-    .await
-}
-
-/// The messages of a 422, in English.
-fn messages(r: &Resp) -> Vec<String> {
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    r.body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
 }
 
 async fn ok(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Value {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::dual_test;
 use crate::helpers::{Backend, Resp, TestApp, definitions_with, spawn_app_with, start_time};
+use crate::helpers::{act_en, messages};
 
 // ---------------------------------------------------------------------------------------------
 // Messages as the enterprise reads them in English (the definitions' `message.en`).
@@ -93,24 +94,6 @@ async fn srdi_enterprise(app: &TestApp, district: &str) -> (String, String) {
     let (id, token) = app.register_enterprise(district).await;
     seed_certification(app, &id, "srdi-sme", "active", start_time() + Duration::days(660)).await;
     (id, token)
-}
-
-/// Takes an action in English; returns the response.
-async fn act_en(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Resp {
-    app.request(
-        Method::POST,
-        &format!("/api/applications/{id}/actions/{action}"),
-        Some(token),
-        Some(body),
-        &[("Accept-Language", "en")],
-    )
-    .await
-}
-
-/// The 422 messages of a refused action.
-fn messages(r: &Resp) -> Vec<String> {
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    r.body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
 }
 
 /// Files a new application with `data` and submits it (in English); returns the id and response.

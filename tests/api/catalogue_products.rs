@@ -6,12 +6,13 @@
 
 use certflow::domain::role::Role;
 use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
-use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::dual_test;
-use crate::helpers::{Resp, TestApp};
+use crate::helpers::TestApp;
+use crate::helpers::{act_en, messages};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -37,24 +38,6 @@ async fn upload(app: &TestApp, token: &str, id: &str, field: &str) {
         .expect("request sent");
     let r = TestApp::read(res).await;
     assert_eq!(r.status, StatusCode::CREATED, "upload {field}: {:?}", r.body);
-}
-
-/// Takes an action with `Accept-Language: en`.
-async fn act_en(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Resp {
-    app.request(
-        Method::POST,
-        &format!("/api/applications/{id}/actions/{action}"),
-        Some(token),
-        Some(body),
-        &[("Accept-Language", "en")],
-    )
-    .await
-}
-
-/// The messages of a 422, in English.
-fn messages(r: &Resp) -> Vec<String> {
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
-    r.body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
 }
 
 async fn ok(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Value {

@@ -11,6 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::dual_test;
+use crate::helpers::act_en;
 use crate::helpers::{Resp, TestApp, good_sample};
 
 // ---------------------------------------------------------------- helpers
@@ -24,18 +25,6 @@ fn messages(r: &Resp) -> String {
     r.body["errors"].as_array().map_or(String::new(), |e| {
         e.iter().map(|e| e["message"].as_str().unwrap_or_default()).collect::<Vec<_>>().join(" | ")
     })
-}
-
-/// Takes an action with `Accept-Language: en`.
-async fn act_en(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Resp {
-    app.request(
-        Method::POST,
-        &format!("/api/applications/{id}/actions/{action}"),
-        Some(token),
-        Some(body),
-        &[("Accept-Language", "en")],
-    )
-    .await
 }
 
 /// What an inspector records when opening a case.

@@ -302,3 +302,21 @@ pub fn definitions_with(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Takes an action asking for English messages.
+pub async fn act_en(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Resp {
+    app.request(
+        Method::POST,
+        &format!("/api/applications/{id}/actions/{action}"),
+        Some(token),
+        Some(body),
+        &[("Accept-Language", "en")],
+    )
+    .await
+}
+
+/// The messages of a refused (422) request.
+pub fn messages(r: &Resp) -> Vec<String> {
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    r.body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
+}
