@@ -1,5 +1,6 @@
 //! Applications: create, edit, act, view, list, and the caller's inbox.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sea_orm::sea_query::Condition;
@@ -827,18 +828,42 @@ impl Engine {
             q = q.filter(c);
         }
         let apps = q.order_by_asc(application::Column::CreatedAt).all(&self.db).await?;
+        // Three queries for the whole inbox, not three per application.
+        let ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
+        let mut hist_of: HashMap<String, Vec<history::Model>> = HashMap::new();
+        for h in history::Entity::find()
+            .filter(history::Column::ApplicationId.is_in(ids.clone()))
+            .order_by_asc(history::Column::Seq)
+            .all(&self.db)
+            .await?
+        {
+            hist_of.entry(h.application_id.clone()).or_default().push(h);
+        }
+        let mut votes_of: HashMap<String, Vec<vote::Model>> = HashMap::new();
+        for v in vote::Entity::find().filter(vote::Column::ApplicationId.is_in(ids)).all(&self.db).await? {
+            votes_of.entry(v.application_id.clone()).or_default().push(v);
+        }
+        let ent_ids: Vec<String> = apps.iter().map(|a| a.enterprise_id.clone()).collect();
+        let names: HashMap<String, String> = enterprise::Entity::find()
+            .filter(enterprise::Column::Id.is_in(ent_ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e.name))
+            .collect();
         let now = self.now();
         let mut items = Vec::new();
         for app in apps {
             let Ok(def) = self.def_of(&app) else { continue };
-            let hist = self.history_of(&self.db, &app.id).await?;
-            let votes = self.votes_of(&self.db, &app).await?;
+            let hist = hist_of.remove(&app.id).unwrap_or_default();
+            let votes: Vec<vote::Model> =
+                votes_of.remove(&app.id).unwrap_or_default().into_iter().filter(|v| v.visit == app.visit).collect();
             let actions: Vec<ActionView> =
                 self.available(Caller::User(actor), &def, &app, &hist, &votes).into_iter().map(action_view).collect();
             if actions.is_empty() {
                 continue;
             }
-            let ent_name = self.find_enterprise(&self.db, &app.enterprise_id).await.map(|e| e.name).unwrap_or_default();
+            let ent_name = names.get(&app.enterprise_id).cloned().unwrap_or_default();
             items.push(TaskItem {
                 overdue: app.due_at.is_some_and(|d| d < now),
                 application: self.summary(&app),
