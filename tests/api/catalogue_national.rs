@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::dual_test;
+use crate::helpers::seed_certification;
 use crate::helpers::{Backend, Resp, TestApp, definitions_with, spawn_app_with, start_time};
 use crate::helpers::{act_en, messages};
 
@@ -68,25 +69,6 @@ fn with(base: Value, changes: &[(&str, Value)]) -> Value {
         v[*k] = x.clone();
     }
     v
-}
-
-/// Inserts a certification the enterprise got elsewhere (another tier, before this system).
-async fn seed_certification(app: &TestApp, ent_id: &str, kind: &str, status: &str, valid_until: DateTime<Utc>) {
-    use certflow::storage::entities::certification;
-    use sea_orm::{ActiveModelTrait, Set};
-    certification::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        enterprise_id: Set(ent_id.to_string()),
-        kind: Set(kind.to_string()),
-        application_id: Set(format!("seeded-{}", uuid::Uuid::new_v4())),
-        status: Set(status.to_string()),
-        granted_at: Set(valid_until - Duration::days(3 * 365)),
-        valid_until: Set(Some(valid_until)),
-        revoked_at: Set(None),
-    }
-    .insert(&app.engine.db)
-    .await
-    .expect("certification seeded");
 }
 
 /// An enterprise in `district` holding a provincial SRDI recognition valid until the end of 2027.

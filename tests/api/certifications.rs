@@ -13,6 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::dual_test;
+use crate::helpers::email_of;
 use crate::helpers::{Backend, PASSWORD, TestApp, good_sample, spawn_app_with};
 
 /// A definition that only asks `holds('sample-recognition')`: its submit succeeds while the
@@ -87,12 +88,6 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v:?}"))).unwrap().with_timezone(&Utc)
-}
-
-async fn email_of(app: &TestApp, token: &str) -> String {
-    let r = app.get("/api/me", token).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    r.body["email"].as_str().unwrap().to_string()
 }
 
 /// The enterprise's certifications as `GET /api/certifications` shows them.

@@ -8,14 +8,13 @@
 
 use certflow::domain::role::Role;
 use certflow::engine::Clock;
-use certflow::storage::entities::outbox;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::dual_test;
 use crate::helpers::{TestApp, good_sample};
+use crate::helpers::{email_of, outbox_recipients};
 
 /// An instant written with its offset (China time in these tests).
 fn at(s: &str) -> DateTime<Utc> {
@@ -43,27 +42,6 @@ async fn submit_sample(app: &TestApp, ent_token: &str) -> String {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["state"], "district_review");
     id
-}
-
-/// The e-mail address of the owner of `token`.
-async fn email_of(app: &TestApp, token: &str) -> String {
-    let r = app.get("/api/me", token).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    r.body["email"].as_str().unwrap().to_string()
-}
-
-/// The recipients of the outbox messages of `template` about application `id`, in queue order.
-async fn outbox_recipients(app: &TestApp, id: &str, template: &str) -> Vec<String> {
-    outbox::Entity::find()
-        .filter(outbox::Column::ApplicationId.eq(id))
-        .filter(outbox::Column::Template.eq(template))
-        .order_by_asc(outbox::Column::Id)
-        .all(&app.engine.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.recipient)
-        .collect()
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {

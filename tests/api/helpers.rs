@@ -320,3 +320,45 @@ pub fn messages(r: &Resp) -> Vec<String> {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     r.body["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap().to_string()).collect()
 }
+
+/// The signed-in user's e-mail address.
+pub async fn email_of(app: &TestApp, token: &str) -> String {
+    let r = app.get("/api/me", token).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body["email"].as_str().unwrap().to_string()
+}
+
+/// The recipients of the outbox messages of `template` about application `id`, in queue order.
+pub async fn outbox_recipients(app: &TestApp, id: &str, template: &str) -> Vec<String> {
+    use certflow::storage::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    outbox::Entity::find()
+        .filter(outbox::Column::ApplicationId.eq(id))
+        .filter(outbox::Column::Template.eq(template))
+        .order_by_asc(outbox::Column::Id)
+        .all(&app.engine.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.recipient)
+        .collect()
+}
+
+/// Inserts a certification of another tier directly (the Arrange step of catalogue tests).
+pub async fn seed_certification(app: &TestApp, ent_id: &str, kind: &str, status: &str, valid_until: DateTime<Utc>) {
+    use certflow::storage::entities::certification;
+    use sea_orm::{ActiveModelTrait, Set};
+    certification::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        enterprise_id: Set(ent_id.to_string()),
+        kind: Set(kind.to_string()),
+        application_id: Set(format!("seeded-{}", uuid::Uuid::new_v4())),
+        status: Set(status.to_string()),
+        granted_at: Set(valid_until - chrono::Duration::days(3 * 365)),
+        valid_until: Set(Some(valid_until)),
+        revoked_at: Set(None),
+    }
+    .insert(&app.engine.db)
+    .await
+    .expect("certification seeded");
+}

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
+use crate::helpers::email_of;
 use crate::helpers::{Backend, TestApp, good_sample, spawn_app_custom};
 use crate::smtp_sink::{self, SmtpSink};
 
@@ -57,12 +58,6 @@ async fn only_row(app: &TestApp) -> outbox::Model {
     let rows = outbox_rows(app).await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
     rows.into_iter().next().unwrap()
-}
-
-async fn email_of(app: &TestApp, token: &str) -> String {
-    let r = app.get("/api/me", token).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    r.body["email"].as_str().unwrap().to_string()
 }
 
 /// An enterprise in Jingkou and a Jingkou district reviewer; the enterprise submits a sample
