@@ -6,6 +6,7 @@
 pub mod access;
 pub mod budget;
 pub mod calendar;
+pub mod chart;
 pub mod definition;
 pub mod duration;
 pub mod expr;
@@ -14,5 +15,6 @@ pub mod jurisdiction;
 pub mod programme;
 pub mod role;
 pub mod scoring;
+pub mod svg;
 pub mod text;
 pub mod uscc;

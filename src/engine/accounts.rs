@@ -374,6 +374,17 @@ impl Engine {
         Ok(v)
     }
 
+    /// `PATCH /api/me`: the caller sets their own language (`zh-CN` or `en`; other tags fall back
+    /// as everywhere else). Pages remember a language switch this way, so sign-in restores it.
+    pub async fn set_own_lang(&self, actor: &Actor, lang: &str) -> Result<(), AppError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::Lang, Expr::value(lang_tag(Some(lang))))
+            .filter(user::Column::Id.eq(&actor.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     fn require_admin(actor: &Actor) -> Result<(), AppError> {
         if actor.has_role(Role::Admin) {
             Ok(())

@@ -15,8 +15,8 @@ use super::Engine;
 use super::context::{load_world, stored_score_value};
 use super::transition::Entry;
 use super::view::{
-    ActionView, ActorRef, ApplicationSummary, ApplicationView, AttachmentView, EnterpriseRef, HistoryView,
-    LinkedApplication, Page,
+    ActionFieldView, ActionView, ActorRef, ApplicationSummary, ApplicationView, AttachmentView, EnterpriseRef,
+    HistoryView, LinkedApplication, Page,
 };
 use crate::domain::access::{Actor, AppFacts, Caller, may_start, may_take};
 use crate::domain::definition::{Action, By, Check, CommentRule, Starter, WorkflowDefinition};
@@ -53,14 +53,31 @@ pub struct TaskItem {
     pub overdue: bool,
 }
 
-/// An action as the caller is offered it.
-fn action_view(a: &Action) -> ActionView {
+/// An action as the caller is offered it, with the form fields it asks for.
+pub(super) fn action_view(def: &WorkflowDefinition, a: &Action) -> ActionView {
+    let fields = a
+        .fields
+        .iter()
+        .filter_map(|k| def.form().field(k))
+        .map(|f| ActionFieldView {
+            key: f.key.clone(),
+            kind: f.kind.name(),
+            label: f.label.clone(),
+            help: f.help.clone(),
+            required: f.required,
+            options: match &f.kind {
+                crate::domain::form::FieldKind::Choice(opts) => opts.clone(),
+                _ => Vec::new(),
+            },
+        })
+        .collect();
     ActionView {
         name: a.name.clone(),
         title: a.title.clone(),
         to: a.to.clone(),
         comment: if a.comment == CommentRule::Required { "required" } else { "optional" },
         quorum: a.quorum,
+        fields,
     }
 }
 
@@ -293,7 +310,11 @@ impl Engine {
             .collect()
     }
 
-    async fn history_of(&self, conn: &impl ConnectionTrait, app_id: &str) -> Result<Vec<history::Model>, AppError> {
+    pub(super) async fn history_of(
+        &self,
+        conn: &impl ConnectionTrait,
+        app_id: &str,
+    ) -> Result<Vec<history::Model>, AppError> {
         Ok(history::Entity::find()
             .filter(history::Column::ApplicationId.eq(app_id))
             .order_by_asc(history::Column::Seq)
@@ -301,7 +322,7 @@ impl Engine {
             .await?)
     }
 
-    async fn votes_of(
+    pub(super) async fn votes_of(
         &self,
         conn: &impl ConnectionTrait,
         app: &application::Model,
@@ -511,7 +532,7 @@ impl Engine {
         self.view_loaded(caller, &new, &def, &ent, hist, Vec::new()).await
     }
 
-    fn run_checks(
+    pub(super) fn run_checks(
         &self,
         def: &WorkflowDefinition,
         action: &Action,
@@ -641,7 +662,7 @@ impl Engine {
         votes: Vec<vote::Model>,
     ) -> Result<ApplicationView, AppError> {
         let actions: Vec<ActionView> =
-            self.available(caller, def, app, &hist, &votes).into_iter().map(action_view).collect();
+            self.available(caller, def, app, &hist, &votes).into_iter().map(|a| action_view(def, a)).collect();
         let state = def.state(&app.state);
         let votes_view = state.and_then(|s| {
             let q = s.actions.values().filter_map(|a| a.quorum).max()?;
@@ -752,7 +773,7 @@ impl Engine {
                 && cal.covers(due.with_timezone(&cst).date_naive()))
     }
 
-    fn visibility(actor: &Actor) -> Option<Condition> {
+    pub(super) fn visibility(actor: &Actor) -> Option<Condition> {
         if actor.sees_everything() {
             return None;
         }
@@ -858,8 +879,11 @@ impl Engine {
             let hist = hist_of.remove(&app.id).unwrap_or_default();
             let votes: Vec<vote::Model> =
                 votes_of.remove(&app.id).unwrap_or_default().into_iter().filter(|v| v.visit == app.visit).collect();
-            let actions: Vec<ActionView> =
-                self.available(Caller::User(actor), &def, &app, &hist, &votes).into_iter().map(action_view).collect();
+            let actions: Vec<ActionView> = self
+                .available(Caller::User(actor), &def, &app, &hist, &votes)
+                .into_iter()
+                .map(|a| action_view(&def, a))
+                .collect();
             if actions.is_empty() {
                 continue;
             }

@@ -9,6 +9,8 @@ mod certifications;
 mod clock;
 mod clocks;
 mod context;
+mod directory;
+mod eligibility;
 mod loader;
 mod mail;
 mod money;
@@ -22,11 +24,13 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-pub use accounts::{LoginResult, NewUser, Registration, RoleGrant, UserPatch, UserView};
+pub use accounts::{FirstUser, LoginResult, NewEnterprise, NewUser, Registration, RoleGrant, UserPatch, UserView};
 pub use applications::{ActionRequest, ListFilter, TaskItem};
 pub use attachments::{AttachmentInfo, Upload};
 pub use audit::AuditReport;
 pub use clock::{Clock, SystemClock, TestClock};
+pub use directory::{CaseLine, EnterpriseFilter, EnterpriseLine, QueueItem};
+pub use eligibility::Blocker;
 pub use loader::{Definitions, load_definitions};
 pub use mail::{MailSettings, MailView, Mailer};
 pub use view::{ApplicationView, CertificationView, EnterpriseView, Page};

@@ -23,6 +23,21 @@ pub struct ActionView {
     pub to: String,
     pub comment: &'static str,
     pub quorum: Option<u32>,
+    /// The form fields the caller supplies with the action (`fields:` of the definition).
+    pub fields: Vec<ActionFieldView>,
+}
+
+/// A form field an action asks for, as a page or a client needs it to build the input.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionFieldView {
+    pub key: String,
+    /// The field type (`text`, `integer`, `money`, `date`, `choice` …).
+    pub kind: &'static str,
+    pub label: Text,
+    pub help: Option<Text>,
+    pub required: bool,
+    /// The options of a `choice` field; empty otherwise.
+    pub options: Vec<crate::domain::form::Choice>,
 }
 
 /// One history entry.

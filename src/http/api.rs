@@ -58,6 +58,18 @@ pub async fn me(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> 
     Ok(HttpResponse::Ok().json(engine.me(&user.0).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeBody {
+    lang: String,
+}
+
+/// `PATCH /api/me`: the caller's own settings (the language).
+pub async fn patch_me(engine: Data, user: AuthUser, body: web::Json<MeBody>) -> Result<HttpResponse, AppError> {
+    engine.set_own_lang(&user.0, &body.lang).await?;
+    Ok(HttpResponse::Ok().json(engine.me(&user.0).await?))
+}
+
 pub async fn create_user(engine: Data, user: AuthUser, body: web::Json<NewUser>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Created().json(engine.create_user(&user.0, body.into_inner()).await?))
 }

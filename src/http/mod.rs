@@ -40,12 +40,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::submit_login))
         .route("/logout", web::post().to(pages::submit_logout))
+        .route("/register", web::get().to(pages::register_form))
+        .route("/register", web::post().to(pages::submit_register))
         .route("/tasks", web::get().to(pages::tasks_page))
+        .route("/workflows", web::get().to(pages::workflows_page))
+        .route("/workflows/{key}", web::get().to(pages::workflow_page))
+        .route("/dashboard", web::get().to(pages::dashboard_page))
         .route("/applications/new", web::get().to(pages::new_application_form))
         .route("/applications", web::post().to(pages::submit_new_application))
         .route("/applications/{id}", web::get().to(pages::application_page))
         .route("/applications/{id}/save", web::post().to(pages::submit_save))
         .route("/applications/{id}/actions/{action}", web::post().to(pages::submit_action))
+        .route("/applications/{id}/attachments", web::post().to(pages::submit_upload))
+        .route("/applications/{id}/print", web::get().to(pages::print_page))
+        .route("/attachments/{id}", web::get().to(pages::download_attachment))
+        .route("/admin/users", web::get().to(pages::admin_users_page))
+        .route("/admin/users", web::post().to(pages::submit_new_user))
+        .route("/admin/users/new", web::get().to(pages::admin_new_user_form))
+        .route("/admin/users/{id}", web::get().to(pages::admin_user_page))
+        .route("/admin/users/{id}", web::post().to(pages::submit_user))
+        .route("/admin/mail", web::get().to(pages::admin_mail_page))
+        .route("/admin/mail/{id}/retry", web::post().to(pages::submit_mail_retry))
+        .route("/admin/audit", web::get().to(pages::admin_audit_page))
+        .route("/finance", web::get().to(pages::finance_page))
+        .route("/cases", web::get().to(pages::cases_page))
+        .route("/cases", web::post().to(pages::submit_new_case))
+        .route("/cases/new", web::get().to(pages::new_case_form))
+        .route("/enterprises", web::get().to(pages::enterprises_page))
+        .route("/enterprises/{id}", web::get().to(pages::enterprise_page))
         .route("/static/app.css", web::get().to(pages::stylesheet))
         .service(
             web::scope("/api")
@@ -53,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/register", web::post().to(api::register))
                 .route("/auth/login", web::post().to(api::login))
                 .route("/me", web::get().to(api::me))
+                .route("/me", web::patch().to(api::patch_me))
                 .route("/users", web::post().to(api::create_user))
                 .route("/users", web::get().to(api::list_users))
                 .route("/users/{id}", web::patch().to(api::patch_user))
@@ -80,8 +103,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// An unknown address: a page for a browser outside `/api/` (see `pages::wants_html`), else
+/// problem+json.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let _ = req;
+    if pages::wants_html(&req) {
+        return Ok(pages::not_found_page(&req).await);
+    }
     Err(AppError::NotFound)
 }
 

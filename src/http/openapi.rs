@@ -84,6 +84,18 @@ fn ops() -> Vec<Op> {
             params: &[],
         },
         Op {
+            method: "patch",
+            path: "/api/me",
+            summary: "Set the caller's own language (zh-CN or en)",
+            auth: true,
+            body: Some(
+                json!({"type": "object", "required": ["lang"], "properties": {"lang": {"type": "string", "enum": ["zh-CN", "en"]}}}),
+            ),
+            ok: 200,
+            response: r("User"),
+            params: &[],
+        },
+        Op {
             method: "post",
             path: "/api/users",
             summary: "Create a user (admin)",
@@ -359,7 +371,8 @@ fn schemas() -> Value {
             "enterprise": s("object"), "state": s("string"), "final": s("boolean"), "version": s("integer"), "data": s("object"),
             "score": {"type": ["object", "null"], "properties": {"total": s("number"), "pass": s("number"), "passed": s("boolean"), "direct": s("boolean"),
                 "indicators": {"type": "array", "items": {"type": "object", "properties": {"key": s("string"), "value": s("number"), "points": s("number"), "max": s("number"), "lost": s("number")}}}}},
-            "actions": {"type": "array", "items": {"type": "object", "properties": {"name": s("string"), "to": s("string"), "comment": s("string")}}},
+            "actions": {"type": "array", "items": {"type": "object", "properties": {"name": s("string"), "to": s("string"), "comment": s("string"),
+                "fields": {"type": "array", "items": {"type": "object", "properties": {"key": s("string"), "kind": s("string"), "label": s("object"), "required": s("boolean"), "options": s("array")}}}}}},
             "votes": s("object"), "due_at": {"type": ["string", "null"], "format": "date-time"},
             "history": {"type": "array", "items": {"type": "object", "properties": {"seq": s("integer"), "action": s("string"), "from": s("string"), "to": s("string"), "actor": s("object"), "comment": s("string"), "at": {"type": "string", "format": "date-time"}}}},
             "children": s("array"), "parent": s("object"), "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},

@@ -10,44 +10,44 @@ use crate::dual_test;
 use crate::helpers::{PASSWORD, TestApp, good_sample};
 
 /// A browser: keeps cookies, does not follow redirects (the tests check the 303s).
-struct Browser {
-    c: reqwest::Client,
-    base: String,
+pub(crate) struct Browser {
+    pub(crate) c: reqwest::Client,
+    pub(crate) base: String,
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]+)""#).unwrap();
     re.captures(html).map(|c| c[1].to_string()).unwrap_or_default()
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub(crate) fn new(app: &TestApp) -> Browser {
         let c = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
         Browser { c, base: app.address.clone() }
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.c.get(format!("{}{path}", self.base)).send().await.unwrap()
     }
 
-    async fn html(&self, path: &str) -> String {
+    pub(crate) async fn html(&self, path: &str) -> String {
         let r = self.get(path).await;
         assert_eq!(r.status(), StatusCode::OK, "GET {path}");
         r.text().await.unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.c.post(format!("{}{path}", self.base)).form(form).send().await.unwrap()
     }
 
     /// Signs in through the form; returns the response of `POST /login`.
-    async fn sign_in(&self, email: &str) -> reqwest::Response {
+    pub(crate) async fn sign_in(&self, email: &str) -> reqwest::Response {
         let csrf = csrf_of(&self.html("/login").await);
         self.post("/login", &[("csrf", &csrf), ("email", email), ("password", PASSWORD)]).await
     }
 
     /// Signs in, expecting success.
-    async fn signed_in(app: &TestApp, token: &str) -> Browser {
+    pub(crate) async fn signed_in(app: &TestApp, token: &str) -> Browser {
         let me = app.get("/api/me", token).await;
         let b = Browser::new(app);
         let r = b.sign_in(me.body["email"].as_str().unwrap()).await;
@@ -56,11 +56,11 @@ impl Browser {
     }
 
     /// The CSRF token of the signed-in session (from any page with a form).
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         csrf_of(&self.html("/").await)
     }
 
-    fn location(r: &reqwest::Response) -> String {
+    pub(crate) fn location(r: &reqwest::Response) -> String {
         r.headers().get("location").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string()
     }
 }
@@ -292,15 +292,17 @@ fn every_page_template_renders() {
     let ctx = json!({
         "lang": "en", "html_lang": "en", "csrf": "abc",
         "flash": [{"field": "staff", "message": "bad"}],
-        "user": {"name": "U", "email": "u@x.cn", "enterprise": true, "staff": true},
+        "user": {"name": "U", "email": "u@x.cn", "enterprise": true, "staff": true, "admin": true},
         "email": "u@x.cn", "error": {"title": "T", "detail": "D", "errors": [{"field": "f", "message": "m"}]},
         "applications": [summary], "total": 1,
         "items": [{"application": summary, "enterprise_name": "E", "overdue": true,
-                   "actions": [{"name": "approve", "title": text, "comment": "optional"}]}],
+                   "actions": [{"name": "approve", "title": text, "comment": "optional", "fields": fields}],
+                   "award": text, "amount_shown": "¥1.00", "waiting_since": "2026-03-02T01:00:00Z", "data": {"text": "v"}}],
         "workflows": [{"key": "k", "title": text, "description": text}],
         "app": {"id": "a1", "number": "N-1", "workflow_title": text, "state": "draft", "state_title": text,
                 "editable": true, "version": 1, "enterprise": {"name": "E"}, "due_at": "2026-03-02T01:00:00Z",
-                "actions": [{"name": "return", "title": text, "comment": "required"}]},
+                "actions": [{"name": "return", "title": text, "comment": "required", "fields": fields}],
+                "data": {"text": "v", "boolean": true}},
         "fields": fields,
         "score": {"total": 40, "pass": 40, "passed": true,
                   "indicators": [{"title": text, "points": 15, "max": 20, "lost": 5, "hint": text}]},
@@ -308,6 +310,83 @@ fn every_page_template_renders() {
                      "actor": {"name": "R"}, "comment": "c"}],
         "errors": [{"field": "staff", "message": "bad"}],
     });
+    // More keys in a second object: one `json!` this large reaches the macro recursion limit.
+    let more = json!({
+        "paging": {"page": 2, "pages": 3, "total": 120, "prev": "/?page=1", "next": "/?page=3"},
+        "filter": {"workflow": "k", "state": "draft", "overdue": true, "q": "x", "role": "reviewer", "status": "failed",
+                   "choices": {"workflows": [{"value": "k", "label": text}], "states": [{"value": "draft", "label": text}]}},
+        "task_workflows": [{"key": "k", "title": text}],
+        "admin_nav": "users",
+        "users": [{"id": "u1", "name": "N", "email": "n@x.cn", "enterprise": "E", "active": true, "locked": true,
+                   "locked_until": "2026-03-02T01:00:00Z",
+                   "roles": [{"role": "reviewer", "label": text, "jurisdiction": "jingkou", "jurisdiction_label": text}]}],
+        "role_options": [{"value": "reviewer", "label": text, "needs_jurisdiction": true}],
+        "jurisdiction_options": [{"value": "jingkou", "label": text}],
+        "form": {"name": "N", "email": "n@x.cn", "role": "reviewer", "jurisdiction": "jingkou", "lang": "en", "active": true},
+        "account": {"id": "u1", "name": "N", "email": "n@x.cn", "enterprise": {"id": "e1", "name": "E"}, "active": false,
+                    "locked": false, "created_at": "2026-03-02T01:00:00Z", "roles": []},
+        "role_rows": [{"i": 0, "role": "reviewer", "jurisdiction": "jingkou"}, {"i": 1, "role": "", "jurisdiction": ""}],
+        "mail": [{"id": 1, "application_id": "a1", "recipient": "r@x.cn", "subject": "S", "status": "failed",
+                  "status_label": text, "attempts": 3, "last_error": "refused", "created_at": "2026-03-02T01:00:00Z",
+                  "next_attempt_at": "2026-03-02T01:00:00Z", "sent_at": null}],
+        "mail_statuses": [{"value": "failed", "label": text}],
+        "audit": {"ok": false, "entries": 7, "applications": 2,
+                  "first_bad": {"application_id": "a1", "number": "N-1", "seq": 3, "reason": "altered"}},
+        "audit_reason": text,
+        "nav": "workflows",
+        "catalogue": [{"key": "k", "title": text, "description": text, "category": "c", "version": 1, "states": 3}],
+        "workflow": {"key": "k", "title": text, "description": text, "category": "c", "version": 2},
+        "diagram": "<svg role=\"img\"><title>T</title></svg>",
+        "states": [{"name": "draft", "title": "T", "assignee": "A", "initial": true, "final": false, "editable": true,
+                    "timer": "5 days", "actions": [{"name": "submit", "title": "S", "to": "done", "to_title": "D",
+                    "who": "W", "quorum": 3, "after": "5 days", "back": true}]},
+                   {"name": "done", "title": "D", "assignee": null, "initial": false, "final": true, "editable": false,
+                    "timer": null, "actions": []}],
+        "dashboard": {"title": text, "generated_at": "2026-03-02T01:00:00Z",
+                      "averages": [{"title": text, "value": 1.5, "target": 2, "unit": "%", "enterprises": 3, "met": false}]},
+        "targets": [{"title": text, "current": "1,200", "target": "1,000", "percent": "100.0", "met": true}],
+        "targets_svg": "<svg role=\"img\"></svg>",
+        "by_workflow": [{"key": "k", "title": "T", "drafting": "1", "review": "2", "closed": "3", "total": "6",
+                         "states": [{"title": "S", "count": "1"}]}],
+        "applications_svg": "<svg role=\"img\"></svg>", "partial": true,
+        "budgets": [{"label": "B 2026", "total": "¥1.00", "spent": "¥0.00", "reserved": "¥0.00", "left": "¥1.00"}],
+        "budgets_svg": "<svg role=\"img\"></svg>",
+        "metrics": {"applications": [{"workflow": text, "state": text, "count": "2"}],
+                    "mail": [{"template": "t", "status": "sent", "count": "1"}],
+                    "timers": [{"kind": "deadline", "status": "pending", "count": "1"}]},
+    });
+    // The staff pages' keys (finance, cases, the enterprise directory).
+    let staff_pages = json!({
+        "enterprises": [{"id": "e1", "name": "E", "uscc": "914403001922038216", "district": "jingkou",
+                         "district_name": text, "applications": 2}],
+        "enterprise": {"id": "e1", "name": "E", "uscc": "914403001922038216", "district": "jingkou", "urban": true,
+                       "created_at": "2026-03-02T01:00:00Z", "applications": [summary],
+                       "certifications": [{"kind": "k", "status": "active", "granted_at": "2026-03-02T01:00:00Z",
+                                           "valid_until": null}]},
+        "district_name": text, "may_open": true, "year": 2026, "q": "x", "enterprise_id": "e1",
+    });
+    // The enterprise pages' keys (registration, uploads, blockers, votes, home, print).
+    let enterprise_pages = json!({
+        "values": {"name": "E", "uscc": "914403001922038216", "district": "jingkou"},
+        "districts": [{"id": "jingkou", "name": text}],
+        "blockers": [{"action": "submit", "title": text, "reasons": [{"field": "staff", "message": "m"}, {"field": "", "message": "r"}]}],
+        "votes": {"tallies": [{"title": text, "count": 1, "needed": 2}],
+                  "voters": [{"name": "X", "vote": text, "at": "2026-03-02T01:00:00Z", "comment": "c"}]},
+        "certifications": [{"title": text, "status": "active", "granted_at": "2026-03-02T01:00:00Z",
+                            "valid_until": "2029-03-02T01:00:00Z"}],
+        "cases": [summary],
+        "printed_at": "2026-03-02T01:00:00Z",
+    });
+    let mut ctx = ctx;
+    for (k, v) in more
+        .as_object()
+        .unwrap()
+        .iter()
+        .chain(staff_pages.as_object().unwrap())
+        .chain(enterprise_pages.as_object().unwrap())
+    {
+        ctx[k] = v.clone();
+    }
     let mut n = 0;
     for e in std::fs::read_dir("templates/pages").unwrap() {
         let name = format!("pages/{}", e.unwrap().file_name().to_string_lossy());

@@ -113,6 +113,9 @@ pub struct Action {
     pub when: Option<Rule>,
     pub quorum: Option<u32>,
     pub notify: Vec<Notify>,
+    /// The form fields the actor supplies with the action (keys of the form, in the order written),
+    /// so that a page can ask for them.
+    pub fields: Vec<String>,
 }
 
 /// What the system does when a state has been occupied too long.

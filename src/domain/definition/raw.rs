@@ -185,6 +185,9 @@ pub struct Action {
     pub quorum: Option<S<u32>>,
     #[serde(default)]
     pub notify: Vec<S<Notify>>,
+    /// The form fields the actor supplies with this action (action data).
+    #[serde(default)]
+    pub fields: Vec<S<String>>,
 }
 
 /// A duration: text (`15 days`, `P15D`) or a number of days computed from the form.

@@ -534,6 +534,16 @@ fn build_state(
             }
         }
         let notify = a.notify.into_iter().map(|n| build_notify(n.value, cx, c)).collect();
+        let mut fields: Vec<String> = Vec::new();
+        for f in a.fields {
+            if !names.form_fields.contains(&f.value) {
+                c.at(f.referenced, format!("action `{aname}` names unknown field `{}` in `fields`", f.value));
+            } else if fields.contains(&f.value) {
+                c.at(f.referenced, format!("action `{aname}` lists field `{}` twice in `fields`", f.value));
+            } else {
+                fields.push(f.value);
+            }
+        }
         let when = a.when.map(|w| Rule {
             expr: w.value.clone(),
             message: a.message.unwrap_or_else(|| crate::domain::text::Text {
@@ -543,7 +553,7 @@ fn build_state(
         });
         actions.insert(
             aname.clone(),
-            Action { name: aname, title: a.title, to: a.to.value, by, comment, checks, when, quorum, notify },
+            Action { name: aname, title: a.title, to: a.to.value, by, comment, checks, when, quorum, notify, fields },
         );
     }
     let timeout = st.timeout.map(|t| {
@@ -1257,6 +1267,18 @@ scoring:
     fn a_when_expression_is_checked() {
         let src = with(&[("approve: {to: done,", "approve: {to: done, when: \"form.amount > form.limit\",")]);
         assert_only(&src, at(&src, "\"form.amount > form.limit\""), "names unknown `form.limit`");
+    }
+
+    #[test]
+    fn action_fields_must_be_fields_of_the_form() {
+        let src = with(&[("approve: {to: done,", "approve: {to: done, fields: [amount, budget_line],")]);
+        assert_only(&src, at(&src, "budget_line"), "action `approve` names unknown field `budget_line` in `fields`");
+        let src = with(&[("approve: {to: done,", "approve: {to: done, fields: [amount, amount],")]);
+        assert_only(&src, at_nth(&src, "amount]", 0), "action `approve` lists field `amount` twice");
+        let def = parse(&with(&[("approve: {to: done,", "approve: {to: done, fields: [amount],")]))
+            .unwrap_or_else(|e| panic!("{}", show(&e)));
+        let approve = &def.state("review").map(|s| s.actions["approve"].clone()).unwrap();
+        assert_eq!(approve.fields, vec!["amount".to_string()]);
     }
 
     #[test]

@@ -8,10 +8,11 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::PageUser;
+use super::paging::ApplicationsList;
 use crate::domain::access::{Caller, may_start};
 use crate::domain::definition::{By, WorkflowDefinition};
 use crate::domain::form::FieldKind;
-use crate::engine::{ActionRequest, ApplicationView, Engine, ListFilter};
+use crate::engine::{ActionRequest, ApplicationView, Engine};
 use crate::error::{AppError, t};
 
 type Form = web::Form<HashMap<String, String>>;
@@ -31,23 +32,47 @@ fn next_step(def: Option<&WorkflowDefinition>, state: &str, is_final: bool) -> V
     if own.is_empty() { json!([t("等待审核", "Awaiting review")]) } else { Value::Array(own) }
 }
 
-/// `GET /`: the caller's applications with state, deadline and next step.
-pub async fn home_page(user: PageUser) -> HttpResponse {
+/// The category of workflows that are cases opened about an enterprise (rectification orders),
+/// not applications it files: the start page lists them apart, with their deadlines.
+const CASES_CATEGORY: &str = "supervision";
+
+/// `GET /`: the caller's applications with state, deadline and next step; for an enterprise
+/// also the certifications it holds and the rectification cases about it.
+pub async fn home_page(user: PageUser, q: web::Query<HashMap<String, String>>) -> HttpResponse {
     let r = async {
         let engine = &user.v.engine;
-        let filter = ListFilter { per_page: Some(100), ..ListFilter::default() };
-        let page = engine.list_applications(&user.actor, filter).await?;
-        let rows: Vec<Value> = page
-            .items
-            .iter()
-            .map(|a| {
-                let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
-                let mut row = json!(a);
-                row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
-                row
-            })
-            .collect();
-        user.render("pages/home.html", json!({"applications": rows, "total": page.total}))
+        let list = ApplicationsList::from_query(engine, &q);
+        let page = engine.list_applications(&user.actor, list.filter.clone()).await?;
+        let enterprise = user.actor.enterprise_id.clone();
+        let (mut rows, mut cases) = (Vec::new(), Vec::new());
+        for a in &page.items {
+            let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
+            let mut row = json!(a);
+            row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
+            if enterprise.is_some() && def.is_some_and(|d| d.category() == CASES_CATEGORY) {
+                cases.push(row);
+            } else {
+                rows.push(row);
+            }
+        }
+        let certifications: Vec<Value> = match &enterprise {
+            Some(e) => engine
+                .certifications(&user.actor, Some(e), None, None)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let title = engine.defs.catalogue.latest(&c.kind).map(|d| d.title().clone());
+                    let mut v = json!(c);
+                    v["title"] = json!(title.unwrap_or_else(|| t(&c.kind, &c.kind)));
+                    v
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let (filter, paging) = list.context("/", page.total);
+        let ctx = json!({"applications": rows, "total": page.total, "certifications": certifications,
+                         "cases": cases, "filter": filter, "paging": paging});
+        user.render("pages/home.html", ctx)
     }
     .await;
     user.finish(r)
@@ -89,27 +114,31 @@ fn input_value(v: Option<&Value>) -> String {
     }
 }
 
-/// The form's fields with their current values, ready for the template.
-fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Value) -> Vec<Value> {
+/// The form's fields with their current values, ready for the template. A file field shows the
+/// attachment its value names (the latest upload), with a link to download it.
+pub(super) fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Value) -> Vec<Value> {
     def.form()
         .fields
         .iter()
         .map(|f| {
-            let options = match &f.kind {
-                FieldKind::Choice(opts) => json!(opts),
-                _ => json!([]),
+            let (options, accept) = match &f.kind {
+                FieldKind::Choice(opts) => (json!(opts), String::new()),
+                FieldKind::File { accept, .. } => (json!([]), accept.join(",")),
+                _ => (json!([]), String::new()),
             };
-            let file = view.attachments.iter().find(|a| a.field == f.key).map(|a| a.filename.clone());
+            let current = view.data.get(&f.key).and_then(Value::as_str);
+            let att = current.and_then(|c| view.attachments.iter().find(|a| a.id == c && a.field == f.key));
             json!({
                 "key": f.key, "kind": f.kind.name(), "label": f.label, "help": f.help,
-                "required": f.required, "value": input_value(data.get(&f.key)), "options": options, "file": file,
+                "required": f.required, "value": input_value(data.get(&f.key)), "options": options,
+                "file": att.map(|a| a.filename.clone()), "file_id": att.map(|a| a.id.clone()), "accept": accept,
             })
         })
         .collect()
 }
 
 /// The score panel: total, pass line, and per indicator points earned, maximum, lost and hint.
-fn score_panel(def: &WorkflowDefinition, score: Option<&Value>) -> Value {
+pub(super) fn score_panel(def: &WorkflowDefinition, score: Option<&Value>) -> Value {
     let (Some(scoring), Some(score)) = (def.scoring(), score) else { return Value::Null };
     let indicators: Vec<Value> = scoring
         .indicators
@@ -129,7 +158,7 @@ fn score_panel(def: &WorkflowDefinition, score: Option<&Value>) -> Value {
 }
 
 /// Labels for the history: the state and action titles of the definition.
-fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<Value> {
+pub(super) fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<Value> {
     view.history
         .iter()
         .map(|h| {
@@ -149,8 +178,58 @@ fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<Value> {
         .collect()
 }
 
+/// The panel's votes in the current state: the tally per voting action against the quorum,
+/// and who voted what (the vote entries of the history since the application entered it).
+fn votes_panel(def: &WorkflowDefinition, view: &ApplicationView) -> Value {
+    let Some(state) = def.state(&view.state) else { return Value::Null };
+    let voting: Vec<_> = state.actions.values().filter(|a| a.quorum.is_some()).collect();
+    if voting.is_empty() || view.is_final {
+        return Value::Null;
+    }
+    let title = |a: &crate::domain::definition::Action| a.title.clone().unwrap_or_else(|| t(&a.name, &a.name));
+    let entered = view.history.iter().rposition(|h| h.to == view.state && h.from.as_deref() != Some(&view.state));
+    let voters: Vec<Value> = view
+        .history
+        .iter()
+        .skip(entered.map_or(0, |i| i + 1))
+        .filter(|h| h.from.as_deref() == Some(&view.state))
+        .filter_map(|h| {
+            let a = voting.iter().find(|a| a.name == h.action)?;
+            Some(json!({"name": h.actor.as_ref().map(|a| a.name.clone()), "vote": title(a), "at": h.at,
+                        "comment": h.comment}))
+        })
+        .collect();
+    let tallies: Vec<Value> = voting
+        .iter()
+        .map(|a| {
+            let count = view.votes.as_ref().and_then(|v| v[&a.name].as_u64()).unwrap_or(0);
+            json!({"title": title(a), "count": count, "needed": a.quorum})
+        })
+        .collect();
+    json!({"tallies": tallies, "voters": voters})
+}
+
+/// What would refuse the caller's actions now, as plain messages per action.
+async fn blockers(engine: &Engine, user: &PageUser, view: &ApplicationView) -> Result<Value, AppError> {
+    if view.is_final || view.actions.is_empty() {
+        return Ok(json!([]));
+    }
+    let lang = user.v.lang;
+    let list: Vec<Value> = engine
+        .blockers(&user.actor, &view.id)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let reasons: Vec<Value> =
+                b.reasons.iter().map(|r| json!({"field": r.field, "message": r.message.get(lang)})).collect();
+            json!({"action": b.action, "title": b.title.unwrap_or_else(|| t(&b.action, &b.action)), "reasons": reasons})
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
 /// Renders the application page, with `data` in the form (the stored data, or what was sent).
-fn render_application(
+pub(super) async fn render_application(
     user: &PageUser,
     engine: &Engine,
     view: &ApplicationView,
@@ -169,6 +248,8 @@ fn render_application(
         "score": score_panel(def, view.score.as_ref()),
         "history": history(def, view),
         "errors": errors,
+        "blockers": blockers(engine, user, view).await?,
+        "votes": votes_panel(def, view),
     });
     let mut res = user.render("pages/application.html", ctx)?;
     *res.status_mut() = status;
@@ -180,7 +261,7 @@ pub async fn application_page(user: PageUser, id: web::Path<String>) -> HttpResp
     let r = async {
         let engine = &user.v.engine;
         let view = engine.view_application(&user.actor, &id).await?;
-        render_application(&user, engine, &view, &view.data, Vec::new(), StatusCode::OK)
+        render_application(&user, engine, &view, &view.data, Vec::new(), StatusCode::OK).await
     }
     .await;
     user.finish(r)
@@ -214,7 +295,7 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
                 if let Some(obj) = shown.as_object_mut() {
                     obj.extend(data);
                 }
-                render_application(&user, engine, &view, &shown, errors, StatusCode::UNPROCESSABLE_ENTITY)
+                render_application(&user, engine, &view, &shown, errors, StatusCode::UNPROCESSABLE_ENTITY).await
             }
             Err(e @ AppError::Conflict(_)) => Ok(user.v.redirect_with_errors(&format!("/applications/{id}"), &e)),
             Err(e) => Err(e),
@@ -231,8 +312,9 @@ pub async fn submit_action(user: PageUser, path: web::Path<(String, String)>, fo
     let r = async {
         user.check_csrf(&form)?;
         let comment = form.get("comment").map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-        let req = ActionRequest { comment, data: None };
-        let back = format!("/applications/{id}");
+        let data = super::action_data(&user, &id, &action, &form).await?;
+        let req = ActionRequest { comment, data };
+        let back = super::local_path(form.get("back")).map_or_else(|| format!("/applications/{id}"), String::from);
         match user.v.engine.take_action(Caller::User(&user.actor), &id, &action, req, None).await {
             Ok(_) => Ok(user.v.redirect(&back).finish()),
             Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict(_))) => {

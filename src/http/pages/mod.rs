@@ -1,7 +1,17 @@
 //! Server-rendered pages: the page environment, the browser session (cookie, CSRF token,
 //! language), the security headers and the error page. Handlers live in one file per group.
 
+mod actions;
+mod admin;
 mod applications;
+mod cases;
+mod charts;
+mod enterprise;
+mod enterprises;
+mod finance;
+mod missing;
+mod paging;
+mod register;
 mod session;
 mod tasks;
 
@@ -17,9 +27,21 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, Res
 use minijinja::{Environment, State, UndefinedBehavior};
 use serde_json::{Value, json};
 
+use actions::{action_data, local_path};
+pub use admin::{
+    admin_audit_page, admin_mail_page, admin_new_user_form, admin_user_page, admin_users_page, submit_mail_retry,
+    submit_new_user, submit_user,
+};
 pub use applications::{
     application_page, home_page, new_application_form, submit_action, submit_new_application, submit_save,
 };
+pub use cases::{cases_page, new_case_form, submit_new_case};
+pub use charts::{dashboard_page, workflow_page, workflows_page};
+pub use enterprise::{download_attachment, print_page, submit_upload};
+pub use enterprises::{enterprise_page, enterprises_page};
+pub use finance::finance_page;
+pub use missing::{not_found_page, wants_html};
+pub use register::{register_form, submit_register};
 pub use session::{login_form, submit_login, submit_logout};
 pub use tasks::tasks_page;
 
@@ -186,6 +208,9 @@ impl Visitor {
                 "name": a.name, "email": a.email,
                 "enterprise": a.enterprise_id.is_some(),
                 "staff": a.roles.iter().any(|(r, _)| *r != Role::Enterprise),
+                "admin": a.has_role(Role::Admin), "auditor": a.has_role(Role::Auditor),
+                "programme": a.roles.iter().any(|(r, _)| !matches!(r, Role::Enterprise | Role::Bank)),
+                "finance": finance::works_rewards(&self.engine, a), "cases": cases::works_cases(&self.engine, a),
             })),
         })
     }
@@ -286,6 +311,12 @@ impl FromRequest for PageUser {
             let Some(token) = v.session.clone() else { return Err(v.error_page(None, "", &unauth()).into()) };
             match v.engine.authenticate(&token).await {
                 Ok(actor) => {
+                    // A language switch is remembered on the user, so the next sign-in keeps it.
+                    if v.lang_chosen
+                        && let Err(e) = v.engine.set_own_lang(&actor, v.lang.tag()).await
+                    {
+                        tracing::warn!(error = ?e, "could not store the language choice");
+                    }
                     let csrf = v.engine.csrf_token(&token);
                     Ok(PageUser { v, actor, csrf })
                 }

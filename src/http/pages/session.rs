@@ -2,29 +2,62 @@
 
 use std::collections::HashMap;
 
+use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::json;
 
 use super::{LANG_COOKIE, PRE_COOKIE, PageUser, SESSION_COOKIE, Visitor, check_token, cookie, removal};
 use crate::domain::text::Lang;
+use crate::engine::LoginResult;
 use crate::error::AppError;
 
-/// The sign-in form; `pre` ties its CSRF token to this browser.
+/// Renders a form for a visitor without a session; the `pre` cookie ties its CSRF token to
+/// this browser (set here on the first visit).
+pub(super) fn render_anonymous(
+    v: &Visitor,
+    status: StatusCode,
+    name: &str,
+    ctx: serde_json::Value,
+) -> Result<HttpResponse, AppError> {
+    let pre = v.pre.clone().unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
+    let csrf = v.engine.csrf_token(&pre);
+    let mut res = v.render(status, name, None, &csrf, ctx)?;
+    if v.pre.is_none() {
+        res.add_cookie(&cookie(PRE_COOKIE, pre, v.https)).map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(res)
+}
+
+/// Refuses an anonymous form without the token of this browser's `pre` cookie (403).
+pub(super) fn check_anonymous_csrf(v: &Visitor, form: &HashMap<String, String>) -> Result<(), AppError> {
+    let expected = v.pre.as_deref().map(|p| v.engine.csrf_token(p)).unwrap_or_default();
+    check_token(form, &expected)
+}
+
+/// Signs the browser in: the session cookie, the `pre` cookie dropped, and the user's own
+/// language unless one was chosen on this very request.
+pub(super) fn signed_in(v: &Visitor, login: &LoginResult, to: &str) -> HttpResponse {
+    let mut b = v.redirect(to);
+    b.cookie(cookie(SESSION_COOKIE, login.token.clone(), v.https)).cookie(removal(PRE_COOKIE, v.https));
+    let lang = Lang::from_tag(&login.user.lang);
+    if !v.lang_chosen && v.lang_cookie.as_deref() != Some(lang.tag()) {
+        let mut c = cookie(LANG_COOKIE, lang.tag().to_string(), v.https);
+        c.set_max_age(CookieDuration::days(365));
+        b.cookie(c);
+    }
+    b.finish()
+}
+
+/// The sign-in form.
 fn render_login(
     v: &Visitor,
     status: StatusCode,
     email: &str,
     err: Option<&AppError>,
 ) -> Result<HttpResponse, AppError> {
-    let pre = v.pre.clone().unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
-    let csrf = v.engine.csrf_token(&pre);
     let problem = err.map(|e| e.problem(v.lang));
-    let mut res = v.render(status, "pages/login.html", None, &csrf, json!({"email": email, "error": problem}))?;
-    if v.pre.is_none() {
-        res.add_cookie(&cookie(PRE_COOKIE, pre, v.https)).map_err(|e| AppError::Internal(e.into()))?;
-    }
-    Ok(res)
+    render_anonymous(v, status, "pages/login.html", json!({"email": email, "error": problem}))
 }
 
 /// `GET /login`.
@@ -37,22 +70,15 @@ pub async fn login_form(v: Visitor) -> HttpResponse {
 
 /// `POST /login`: signs in and sets the session cookie.
 pub async fn submit_login(v: Visitor, form: web::Form<HashMap<String, String>>) -> HttpResponse {
-    let expected = v.pre.as_deref().map(|p| v.engine.csrf_token(p)).unwrap_or_default();
-    if let Err(e) = check_token(&form, &expected) {
+    if let Err(e) = check_anonymous_csrf(&v, &form) {
         return v.error_page(None, "", &e);
     }
     let email = form.get("email").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     match v.engine.login(&email, &password).await {
-        Ok(login) => {
-            let mut b = v.redirect("/");
-            b.cookie(cookie(SESSION_COOKIE, login.token, v.https)).cookie(removal(PRE_COOKIE, v.https));
-            if !v.lang_chosen && v.lang_cookie.is_none() {
-                let lang = Lang::from_tag(&login.user.lang);
-                b.cookie(cookie(LANG_COOKIE, lang.tag().to_string(), v.https));
-            }
-            b.finish()
-        }
+        // The user's stored language wins over the browser's last one: another user may have
+        // used this browser before.
+        Ok(login) => signed_in(&v, &login, "/"),
         Err(e @ (AppError::Unauthorized(_) | AppError::Locked(_) | AppError::Unprocessable { .. })) => {
             let status = e.status_code();
             v.finish(render_login(&v, status, &email, Some(&e)))
