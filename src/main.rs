@@ -144,7 +144,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}", e.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
             let def = defs.catalogue.latest(&key).ok_or_else(|| anyhow::anyhow!("no workflow `{key}`"))?;
             let lang = if en { Lang::En } else { Lang::Zh };
-            print!("{}", if format == "mermaid" { diagram::mermaid(def, lang) } else { diagram::svg(def, lang) });
+            print!(
+                "{}",
+                if format == "mermaid" {
+                    diagram::mermaid(def, lang)
+                } else {
+                    certflow::domain::svg::diagram(def, lang).svg
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command: UserCommand::Add { email, name, password, roles, enterprise } } => {

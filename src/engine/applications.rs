@@ -42,6 +42,9 @@ pub struct ListFilter {
     pub enterprise_id: Option<String>,
     pub page: Option<u64>,
     pub per_page: Option<u64>,
+    /// Workflows left out (the pages list an enterprise's cases apart from its applications).
+    #[serde(skip)]
+    pub exclude_workflows: Vec<String>,
 }
 
 /// An inbox line: an application and what the caller may do with it now.
@@ -808,6 +811,9 @@ impl Engine {
         }
         if let Some(e) = &f.enterprise_id {
             q = q.filter(application::Column::EnterpriseId.eq(e));
+        }
+        if !f.exclude_workflows.is_empty() {
+            q = q.filter(application::Column::Workflow.is_not_in(f.exclude_workflows));
         }
         let paginator = q
             .order_by_desc(application::Column::CreatedAt)

@@ -33,7 +33,7 @@ pub use directory::{CaseLine, EnterpriseFilter, EnterpriseLine, QueueItem};
 pub use eligibility::Blocker;
 pub use loader::{Definitions, load_definitions};
 pub use mail::{MailSettings, MailView, Mailer};
-pub use view::{ApplicationView, CertificationView, EnterpriseView, Page};
+pub use view::{ApplicationSummary, ApplicationView, CertificationView, EnterpriseView, Page};
 
 use crate::auth::jwt::JwtKeys;
 use crate::domain::expr::ExprEngine;

@@ -12,7 +12,7 @@ use super::paging::ApplicationsList;
 use crate::domain::access::{Caller, may_start};
 use crate::domain::definition::{By, WorkflowDefinition};
 use crate::domain::form::FieldKind;
-use crate::engine::{ActionRequest, ApplicationView, Engine};
+use crate::engine::{ActionRequest, ApplicationSummary, ApplicationView, Engine};
 use crate::error::{AppError, t};
 
 type Form = web::Form<HashMap<String, String>>;
@@ -36,25 +36,42 @@ fn next_step(def: Option<&WorkflowDefinition>, state: &str, is_final: bool) -> V
 /// not applications it files: the start page lists them apart, with their deadlines.
 const CASES_CATEGORY: &str = "supervision";
 
+/// A line of an applications list: the summary and the next step.
+fn row(engine: &Engine, a: &ApplicationSummary) -> Value {
+    let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
+    let mut row = json!(a);
+    row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
+    row
+}
+
 /// `GET /`: the caller's applications with state, deadline and next step; for an enterprise
 /// also the certifications it holds and the rectification cases about it.
 pub async fn home_page(user: PageUser, q: web::Query<HashMap<String, String>>) -> HttpResponse {
     let r = async {
         let engine = &user.v.engine;
         let list = ApplicationsList::from_query(engine, &q);
-        let page = engine.list_applications(&user.actor, list.filter.clone()).await?;
         let enterprise = user.actor.enterprise_id.clone();
-        let (mut rows, mut cases) = (Vec::new(), Vec::new());
-        for a in &page.items {
-            let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
-            let mut row = json!(a);
-            row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
-            if enterprise.is_some() && def.is_some_and(|d| d.category() == CASES_CATEGORY) {
-                cases.push(row);
-            } else {
-                rows.push(row);
-            }
-        }
+        let mut filter = list.filter.clone();
+        // An enterprise's cases (opened by inspectors) are listed apart from what it applied for.
+        let cases: Vec<Value> = if enterprise.is_some() {
+            filter.exclude_workflows = engine
+                .defs
+                .catalogue
+                .latest_all()
+                .filter(|d| d.category() == CASES_CATEGORY)
+                .map(|d| d.key().to_string())
+                .collect();
+            engine
+                .in_category(&user.actor, CASES_CATEGORY, 100)
+                .await?
+                .into_iter()
+                .map(|c| row(engine, &c.application))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let page = engine.list_applications(&user.actor, filter).await?;
+        let rows: Vec<Value> = page.items.iter().map(|a| row(engine, a)).collect();
         let certifications: Vec<Value> = match &enterprise {
             Some(e) => engine
                 .certifications(&user.actor, Some(e), None, None)
