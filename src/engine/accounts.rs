@@ -1,6 +1,8 @@
 //! Users, enterprises and sign-in: registration with the USCC check, Argon2id passwords, JWT
 //! tokens, lock-out after repeated failures, and admin user management.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -98,6 +100,8 @@ pub struct UserView {
     pub email: String,
     pub name: String,
     pub enterprise_id: Option<String>,
+    /// The enterprise's name, for users of an enterprise.
+    pub enterprise_name: Option<String>,
     pub lang: String,
     pub active: bool,
     pub roles: Vec<RoleGrant>,
@@ -162,11 +166,16 @@ impl Engine {
             .into_iter()
             .filter_map(|r| Some(RoleGrant { role: r.role.parse().ok()?, jurisdiction: r.jurisdiction }))
             .collect();
+        let enterprise_name = match &u.enterprise_id {
+            Some(id) => enterprise::Entity::find_by_id(id.clone()).one(conn).await?.map(|e| e.name),
+            None => None,
+        };
         Ok(UserView {
             id: u.id,
             email: u.email,
             name: u.name,
             enterprise_id: u.enterprise_id,
+            enterprise_name,
             lang: u.lang,
             active: u.active,
             roles,
@@ -441,12 +450,41 @@ impl Engine {
     /// `GET /api/users` (admin).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
         Self::require_admin(actor)?;
+        // Three queries for the whole list: users, their roles, their enterprises' names.
         let users = user::Entity::find().order_by_asc(user::Column::Email).all(&self.db).await?;
-        let mut out = Vec::with_capacity(users.len());
-        for u in users {
-            out.push(self.user_view(&self.db, u).await?);
+        let mut roles: HashMap<String, Vec<RoleGrant>> = HashMap::new();
+        for r in user_role::Entity::find().order_by_asc(user_role::Column::Id).all(&self.db).await? {
+            if let Ok(role) = r.role.parse() {
+                roles.entry(r.user_id).or_default().push(RoleGrant { role, jurisdiction: r.jurisdiction });
+            }
         }
-        Ok(out)
+        let ent_ids: Vec<String> = users.iter().filter_map(|u| u.enterprise_id.clone()).collect();
+        let names: HashMap<String, String> = if ent_ids.is_empty() {
+            HashMap::new()
+        } else {
+            enterprise::Entity::find()
+                .filter(enterprise::Column::Id.is_in(ent_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e.name))
+                .collect()
+        };
+        Ok(users
+            .into_iter()
+            .map(|u| UserView {
+                roles: roles.remove(&u.id).unwrap_or_default(),
+                enterprise_name: u.enterprise_id.as_ref().and_then(|e| names.get(e).cloned()),
+                id: u.id,
+                email: u.email,
+                name: u.name,
+                enterprise_id: u.enterprise_id,
+                lang: u.lang,
+                active: u.active,
+                locked_until: u.locked_until,
+                created_at: u.created_at,
+            })
+            .collect())
     }
 
     /// `PATCH /api/users/{id}` (admin).

@@ -126,20 +126,9 @@ pub async fn admin_users_page(user: PageUser, q: Query) -> HttpResponse {
         let paging = Paging::from_query(&q, PER_PAGE);
         let total = matching.len() as u64;
         let now = engine.now();
-        let mut names: HashMap<String, String> = HashMap::new();
         let mut rows = Vec::new();
         for u in paging.slice(matching) {
-            let enterprise = match &u.enterprise_id {
-                Some(id) => {
-                    if !names.contains_key(id) {
-                        let name =
-                            engine.enterprise_view(&user.actor, id).await.map_or_else(|_| id.clone(), |e| e.name);
-                        names.insert(id.clone(), name);
-                    }
-                    names.get(id).cloned()
-                }
-                None => None,
-            };
+            let enterprise = u.enterprise_name.clone();
             rows.push(json!({
                 "id": u.id, "name": u.name, "email": u.email, "enterprise": enterprise,
                 "roles": grants_json(engine, &u.roles), "active": u.active,
@@ -244,11 +233,10 @@ async fn find_user(user: &PageUser, id: &str) -> Result<UserView, AppError> {
 }
 
 /// The enterprise a user belongs to, by name, or null for staff.
-async fn enterprise_of(user: &PageUser, account: &UserView) -> Value {
+fn enterprise_of(account: &UserView) -> Value {
     match &account.enterprise_id {
         Some(id) => {
-            let name = user.v.engine.enterprise_view(&user.actor, id).await.map_or_else(|_| id.clone(), |e| e.name);
-            json!({"id": id, "name": name})
+            json!({"id": id, "name": account.enterprise_name.clone().unwrap_or_else(|| id.clone())})
         }
         None => Value::Null,
     }
@@ -295,7 +283,7 @@ pub async fn admin_user_page(user: PageUser, id: web::Path<String>) -> HttpRespo
             .map(|g| (g.role.as_str().to_string(), g.jurisdiction.clone().unwrap_or_default()))
             .collect();
         let shown = json!({"name": account.name, "active": account.active});
-        let enterprise = enterprise_of(&user, &account).await;
+        let enterprise = enterprise_of(&account);
         render_edit_user(&user, &account, enterprise, shown, &rows, Vec::new())
     }
     .await;
@@ -309,7 +297,7 @@ pub async fn submit_user(user: PageUser, id: web::Path<String>, form: Form) -> H
     let r = async {
         user.check_csrf(&form)?;
         let account = find_user(&user, &id).await?;
-        let enterprise = enterprise_of(&user, &account).await;
+        let enterprise = enterprise_of(&account);
         let get = |k: &str| form.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
         let mut rows = Vec::new();
         let mut errors = Vec::new();
