@@ -458,18 +458,7 @@ impl Engine {
                 roles.entry(r.user_id).or_default().push(RoleGrant { role, jurisdiction: r.jurisdiction });
             }
         }
-        let ent_ids: Vec<String> = users.iter().filter_map(|u| u.enterprise_id.clone()).collect();
-        let names: HashMap<String, String> = if ent_ids.is_empty() {
-            HashMap::new()
-        } else {
-            enterprise::Entity::find()
-                .filter(enterprise::Column::Id.is_in(ent_ids))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|e| (e.id, e.name))
-                .collect()
-        };
+        let names = self.enterprise_names(users.iter().filter_map(|u| u.enterprise_id.clone()).collect()).await?;
         Ok(users
             .into_iter()
             .map(|u| UserView {

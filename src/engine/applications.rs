@@ -870,14 +870,7 @@ impl Engine {
         for v in vote::Entity::find().filter(vote::Column::ApplicationId.is_in(ids)).all(&self.db).await? {
             votes_of.entry(v.application_id.clone()).or_default().push(v);
         }
-        let ent_ids: Vec<String> = apps.iter().map(|a| a.enterprise_id.clone()).collect();
-        let names: HashMap<String, String> = enterprise::Entity::find()
-            .filter(enterprise::Column::Id.is_in(ent_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e.name))
-            .collect();
+        let names = self.enterprise_names(apps.iter().map(|a| a.enterprise_id.clone()).collect()).await?;
         let now = self.now();
         let mut items = Vec::new();
         for app in apps {

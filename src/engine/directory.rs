@@ -169,16 +169,15 @@ impl Engine {
         Ok(out)
     }
 
+    /// The keys of the workflows of `category` (as their newest versions name it).
+    pub fn workflows_in_category(&self, category: &str) -> Vec<String> {
+        self.defs.catalogue.latest_all().filter(|d| d.category() == category).map(|d| d.key().to_string()).collect()
+    }
+
     /// The applications of workflows of `category` that `actor` may see (newest first, at most
     /// `limit`), each with its enterprise's name.
     pub async fn in_category(&self, actor: &Actor, category: &str, limit: u64) -> Result<Vec<CaseLine>, AppError> {
-        let keys: Vec<String> = self
-            .defs
-            .catalogue
-            .latest_all()
-            .filter(|d| d.category() == category)
-            .map(|d| d.key().to_string())
-            .collect();
+        let keys = self.workflows_in_category(category);
         let mut q = application::Entity::find().filter(application::Column::Workflow.is_in(keys));
         if let Some(c) = Self::visibility(actor) {
             q = q.filter(c);
@@ -189,14 +188,7 @@ impl Engine {
             .limit(limit)
             .all(&self.db)
             .await?;
-        let ent_ids: Vec<String> = apps.iter().map(|a| a.enterprise_id.clone()).collect();
-        let names: HashMap<String, String> = enterprise::Entity::find()
-            .filter(enterprise::Column::Id.is_in(ent_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e.name))
-            .collect();
+        let names = self.enterprise_names(apps.iter().map(|a| a.enterprise_id.clone()).collect()).await?;
         Ok(apps
             .iter()
             .map(|a| CaseLine {
@@ -206,7 +198,17 @@ impl Engine {
             .collect())
     }
 
-    fn def_of_summary(&self, workflow: &str, version: i32) -> Option<&WorkflowDefinition> {
+    /// The names of the enterprises `ids`, by id, in one query.
+    pub(super) async fn enterprise_names(&self, ids: Vec<String>) -> Result<HashMap<String, String>, AppError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found = enterprise::Entity::find().filter(enterprise::Column::Id.is_in(ids)).all(&self.db).await?;
+        Ok(found.into_iter().map(|e| (e.id, e.name)).collect())
+    }
+
+    /// The definition an application summary was started under (`None` if it is not loaded).
+    pub fn def_of_summary(&self, workflow: &str, version: i32) -> Option<&WorkflowDefinition> {
         self.defs.catalogue.get(workflow, u32::try_from(version).unwrap_or(0)).map(AsRef::as_ref)
     }
 

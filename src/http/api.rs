@@ -3,21 +3,18 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::extract::AuthUser;
+use super::files::{bad_upload, disposition, next_part};
 use crate::domain::access::Caller;
 use crate::domain::role::Role;
 use crate::engine::{ActionRequest, Engine, ListFilter, NewUser, Registration, Upload, UserPatch};
 use crate::error::{AppError, t};
 
 type Data = web::Data<Engine>;
-
-/// Largest upload accepted before the field's own limit is checked.
-const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -189,51 +186,21 @@ pub async fn upload_attachment(
     id: web::Path<String>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let bad = |m: String| AppError::BadRequest(t("上传格式错误", &m));
-    let Some(field) = payload.next().await else {
-        return Err(bad("send one file as multipart/form-data, named after the form field".into()));
+    let Some(part) = next_part(&mut payload).await? else {
+        return Err(bad_upload("send one file as multipart/form-data, named after the form field"));
     };
-    let mut field = field.map_err(|e| bad(e.to_string()))?;
-    let name = field.name().unwrap_or_default().to_string();
-    let filename = field.content_disposition().and_then(|c| c.get_filename()).unwrap_or("upload").to_string();
-    let content_type = field.content_type().map_or("application/octet-stream".to_string(), ToString::to_string);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|e| bad(e.to_string()))?;
-        if bytes.len() + chunk.len() > UPLOAD_LIMIT {
-            return Err(AppError::PayloadTooLarge(t("附件过大", "the file is too large")));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    let info = engine.upload_attachment(&user.0, &id, Upload { field: name, filename, content_type, bytes }).await?;
+    let filename = part.filename.unwrap_or_else(|| "upload".to_string());
+    let upload = Upload { field: part.name, filename, content_type: part.content_type, bytes: part.bytes };
+    let info = engine.upload_attachment(&user.0, &id, upload).await?;
     Ok(HttpResponse::Created().json(info))
 }
 
 pub async fn get_attachment(engine: Data, user: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (att, path) = engine.attachment(&user.0, &id).await?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| AppError::Internal(e.into()))?;
-    let ascii: String = att
-        .filename
-        .chars()
-        .map(|c| if c.is_ascii() && !c.is_control() && c != '"' && c != '\\' { c } else { '_' })
-        .collect();
-    let encoded: String = att
-        .filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
     Ok(HttpResponse::Ok()
         .content_type(att.content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, disposition(&att.filename)))
         .insert_header(("X-Content-SHA256", att.sha256))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))

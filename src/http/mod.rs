@@ -2,6 +2,7 @@
 
 mod api;
 mod extract;
+mod files;
 mod openapi;
 mod pages;
 mod workflows;

@@ -38,9 +38,8 @@ const CASES_CATEGORY: &str = "supervision";
 
 /// A line of an applications list: the summary and the next step.
 fn row(engine: &Engine, a: &ApplicationSummary) -> Value {
-    let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
     let mut row = json!(a);
-    row["next"] = next_step(def.map(AsRef::as_ref), &a.state, a.is_final);
+    row["next"] = next_step(engine.def_of_summary(&a.workflow, a.workflow_version), &a.state, a.is_final);
     row
 }
 
@@ -54,13 +53,7 @@ pub async fn home_page(user: PageUser, q: web::Query<HashMap<String, String>>) -
         let mut filter = list.filter.clone();
         // An enterprise's cases (opened by inspectors) are listed apart from what it applied for.
         let cases: Vec<Value> = if enterprise.is_some() {
-            filter.exclude_workflows = engine
-                .defs
-                .catalogue
-                .latest_all()
-                .filter(|d| d.category() == CASES_CATEGORY)
-                .map(|d| d.key().to_string())
-                .collect();
+            filter.exclude_workflows = engine.workflows_in_category(CASES_CATEGORY);
             engine
                 .in_category(&user.actor, CASES_CATEGORY, 100)
                 .await?
@@ -254,11 +247,7 @@ pub(super) async fn render_application(
     errors: Vec<Value>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let def = engine
-        .defs
-        .catalogue
-        .get(&view.workflow, u32::try_from(view.workflow_version).unwrap_or(0))
-        .ok_or(AppError::NotFound)?;
+    let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
     let ctx = json!({
         "app": view,
         "fields": fields(def, view, data),
@@ -290,11 +279,7 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
         user.check_csrf(&form)?;
         let engine = &user.v.engine;
         let view = engine.view_application(&user.actor, &id).await?;
-        let def = engine
-            .defs
-            .catalogue
-            .get(&view.workflow, u32::try_from(view.workflow_version).unwrap_or(0))
-            .ok_or(AppError::NotFound)?;
+        let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
         let data: Map<String, Value> = def
             .form()
             .fields

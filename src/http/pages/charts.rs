@@ -115,7 +115,7 @@ pub async fn dashboard_page(user: PageUser) -> HttpResponse {
             let f = ListFilter { page: Some(page), per_page: Some(100), ..ListFilter::default() };
             let batch = engine.list_applications(&user.actor, f).await?;
             for a in &batch.items {
-                let def = engine.defs.catalogue.get(&a.workflow, u32::try_from(a.workflow_version).unwrap_or(0));
+                let def = engine.def_of_summary(&a.workflow, a.workflow_version);
                 let editable = def.and_then(|d| d.state(&a.state)).is_some_and(|s| s.editable);
                 let slot = if a.is_final {
                     2

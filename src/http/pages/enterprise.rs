@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use actix_multipart::Multipart;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
-use futures_util::StreamExt;
 use serde_json::json;
 
 use super::PageUser;
@@ -14,36 +13,21 @@ use super::applications::{fields, history, render_application, score_panel};
 use crate::domain::form::FieldError;
 use crate::engine::Upload;
 use crate::error::{AppError, t};
+use crate::http::files::{disposition, next_part};
 
-/// Largest upload read before the field's own limit is checked (as for the API).
-const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-
-/// The parts of the upload form: its text inputs, and the file.
+/// The parts of the upload form: its text inputs, and the file (name, content type, bytes).
 struct UploadForm {
     text: HashMap<String, String>,
     file: Option<(String, String, Vec<u8>)>,
 }
 
 async fn read_upload(mut payload: Multipart) -> Result<UploadForm, AppError> {
-    let bad = |m: String| AppError::BadRequest(t("上传格式错误", &m));
     let mut form = UploadForm { text: HashMap::new(), file: None };
-    while let Some(part) = payload.next().await {
-        let mut part = part.map_err(|e| bad(e.to_string()))?;
-        let name = part.name().unwrap_or_default().to_string();
-        let filename = part.content_disposition().and_then(|c| c.get_filename()).map(ToString::to_string);
-        let content_type = part.content_type().map_or("application/octet-stream".to_string(), ToString::to_string);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(|e| bad(e.to_string()))?;
-            if bytes.len() + chunk.len() > UPLOAD_LIMIT {
-                return Err(AppError::PayloadTooLarge(t("附件过大", "the file is too large")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        match filename {
-            Some(f) if name == "file" => form.file = Some((f, content_type, bytes)),
+    while let Some(part) = next_part(&mut payload).await? {
+        match part.filename {
+            Some(f) if part.name == "file" => form.file = Some((f, part.content_type, part.bytes)),
             _ => {
-                form.text.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+                form.text.insert(part.name, String::from_utf8_lossy(&part.bytes).into_owned());
             }
         }
     }
@@ -93,25 +77,6 @@ pub async fn submit_upload(user: PageUser, id: web::Path<String>, payload: Multi
     user.finish(r)
 }
 
-/// A `Content-Disposition` that keeps any file name safe: ASCII fallback and the UTF-8 name.
-fn disposition(filename: &str) -> String {
-    let ascii: String = filename
-        .chars()
-        .map(|c| if c.is_ascii() && !c.is_control() && c != '"' && c != '\\' { c } else { '_' })
-        .collect();
-    let encoded: String = filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
 /// `GET /attachments/{id}`: the file, to whoever may see its application (the same rule as
 /// `GET /api/attachments/{id}`), always as a download.
 pub async fn download_attachment(user: PageUser, id: web::Path<String>) -> HttpResponse {
@@ -135,11 +100,7 @@ pub async fn print_page(user: PageUser, id: web::Path<String>) -> HttpResponse {
     let r = async {
         let engine = &user.v.engine;
         let view = engine.view_application(&user.actor, &id).await?;
-        let def = engine
-            .defs
-            .catalogue
-            .get(&view.workflow, u32::try_from(view.workflow_version).unwrap_or(0))
-            .ok_or(AppError::NotFound)?;
+        let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
         let ctx = json!({
             "app": view,
             "fields": fields(def, &view, &view.data),
