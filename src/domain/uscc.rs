@@ -65,6 +65,24 @@ pub enum UsccError {
     },
 }
 
+impl UsccError {
+    /// The same message in Chinese, for the people who type the code.
+    pub fn zh(&self) -> String {
+        match self {
+            UsccError::Length { found } => format!("统一社会信用代码应为 18 位，现为 {found} 位"),
+            UsccError::Character { position, found } => {
+                format!("第 {position} 位的“{found}”不能用于统一社会信用代码（不含 I、O、S、V、Z）")
+            }
+            UsccError::RegionDigits { position } => {
+                format!("第 {position} 位应为数字（第 3 至 8 位是登记管理机关行政区划码）")
+            }
+            UsccError::Checksum { expected, found } => {
+                format!("校验位“{found}”与前 17 位不符（应为“{expected}”），请核对代码")
+            }
+        }
+    }
+}
+
 impl Uscc {
     /// Validates user input and returns the normalised (trimmed, upper-case) code.
     ///
@@ -198,6 +216,8 @@ mod tests {
     #[test]
     fn the_public_negative_vector_is_rejected() {
         assert_eq!(Uscc::parse("914403001922038210"), Err(UsccError::Checksum { expected: '6', found: '0' }));
+        let zh = UsccError::Checksum { expected: '6', found: '0' }.zh();
+        assert!(zh.contains("“0”") && zh.contains("“6”"), "{zh}");
     }
 
     #[test]

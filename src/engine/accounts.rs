@@ -247,7 +247,7 @@ impl Engine {
             Err(e) => {
                 errors.push(field(
                     "enterprise.uscc",
-                    &format!("统一社会信用代码无效：{e}"),
+                    &format!("统一社会信用代码无效：{}", e.zh()),
                     &format!("invalid unified social credit code: {e}"),
                 ));
                 None

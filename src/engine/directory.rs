@@ -138,16 +138,16 @@ impl Engine {
         Some(Condition::all().add(enterprise::Column::District.is_in(districts)))
     }
 
-    /// The caller's inbox restricted to workflows of `category`, with each application's data,
-    /// the time it entered its state, and the award and amount its effects name.
-    pub async fn queue(&self, actor: &Actor, category: &str) -> Result<Vec<QueueItem>, AppError> {
+    /// The caller's inbox restricted to the workflows that pay out of a budget, with each
+    /// application's data, the time it entered its state, and the award and amount its effects name.
+    pub async fn disbursement_queue(&self, actor: &Actor) -> Result<Vec<QueueItem>, AppError> {
         let tasks: Vec<TaskItem> = self
             .tasks(actor)
             .await?
             .into_iter()
             .filter(|i| {
                 self.def_of_summary(&i.application.workflow, i.application.workflow_version)
-                    .is_some_and(|d| d.category() == category)
+                    .is_some_and(|d| d.disburses())
             })
             .collect();
         let ids: Vec<String> = tasks.iter().map(|i| i.application.id.clone()).collect();

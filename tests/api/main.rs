@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod attachments;
 mod audit;
+mod browser;
 mod catalogue_green_design;
 mod catalogue_national;
 mod catalogue_products;

@@ -203,6 +203,7 @@ dual_test!(an_enterprise_applies_and_a_reviewer_returns_it, |app: TestApp| async
     let html = r.text().await.unwrap();
     assert!(html.contains("href=\"#f-staff\""), "{html}");
     assert!(html.contains("value=\"many\""));
+    assert!(html.contains("草稿未保存"), "the summary says nothing was saved");
 
     // Saving the form recomputes the score, with the points lost.
     let form = [
@@ -216,7 +217,6 @@ dual_test!(an_enterprise_applies_and_a_reviewer_returns_it, |app: TestApp| async
         ("high_tech", ""),
         ("contact", "0511-1234567"),
         ("summary", "<script>alert(1)</script>"),
-        ("payment_reference", ""),
     ];
     let r = b.post(&format!("{page}/save"), &form).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -224,6 +224,11 @@ dual_test!(an_enterprise_applies_and_a_reviewer_returns_it, |app: TestApp| async
     assert!(html.contains("<strong>40</strong>"), "total 40");
     assert!(html.contains("class=\"lost\""), "points lost are marked");
     assert!(html.contains("加大研发投入"), "hint shown beside lost points");
+    // R&D is 4 % of revenue: 15 of 20 points, 5 lost, and 5 % would earn 20.
+    assert!(html.contains("<td>15</td><td>20</td><td>5</td>"), "{html}");
+    assert!(html.contains("达到 5 可得 20 分"), "what would earn more");
+    // The sector earns its full 10 and loses nothing.
+    assert!(html.contains("<td>10</td><td>10</td><td>0</td>"));
     assert!(!html.contains("<script>alert"), "form data is escaped");
     assert!(html.contains("&lt;script&gt;"));
 

@@ -258,6 +258,11 @@ impl WorkflowDefinition {
     pub fn form(&self) -> &Form {
         &self.form
     }
+    /// The form fields some action asks for (`fields:`): supplied with that action, not typed
+    /// into the form.
+    pub fn action_fields(&self) -> std::collections::HashSet<&str> {
+        self.states().flat_map(|s| s.actions.values()).flat_map(|a| a.fields.iter().map(String::as_str)).collect()
+    }
     pub fn eligibility(&self) -> &[Rule] {
         &self.eligibility
     }
@@ -278,5 +283,9 @@ impl WorkflowDefinition {
     }
     pub fn uses_prior(&self) -> bool {
         self.uses_prior
+    }
+    /// Pays money out of a budget: some state reserves an amount (finance's queue lists these).
+    pub fn disburses(&self) -> bool {
+        self.states().any(|s| s.on_enter.iter().any(|e| matches!(e, Effect::Reserve { .. })))
     }
 }

@@ -127,6 +127,7 @@ fn input_value(v: Option<&Value>) -> String {
 /// The form's fields with their current values, ready for the template. A file field shows the
 /// attachment its value names (the latest upload), with a link to download it.
 pub(super) fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Value) -> Vec<Value> {
+    let by_action = def.action_fields();
     def.form()
         .fields
         .iter()
@@ -142,29 +143,19 @@ pub(super) fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Va
                 "key": f.key, "kind": f.kind.name(), "label": f.label, "help": f.help,
                 "required": f.required, "value": input_value(data.get(&f.key)), "options": options,
                 "file": att.map(|a| a.filename.clone()), "file_id": att.map(|a| a.id.clone()), "accept": accept,
+                "by_action": by_action.contains(f.key.as_str()),
             })
         })
         .collect()
 }
 
-/// The score panel: total, pass line, and per indicator points earned, maximum, lost and hint.
+/// The score panel: the stored score (total, pass line, groups, and per indicator the points
+/// earned and lost with the next band up), when the workflow scores.
 pub(super) fn score_panel(def: &WorkflowDefinition, score: Option<&Value>) -> Value {
-    let (Some(scoring), Some(score)) = (def.scoring(), score) else { return Value::Null };
-    let indicators: Vec<Value> = scoring
-        .indicators
-        .iter()
-        .map(|i| {
-            let points = score["points"][&i.key].as_f64().unwrap_or(0.0);
-            let max = i.max();
-            json!({
-                "key": i.key, "title": i.title, "points": crate::domain::scoring::number(points),
-                "max": crate::domain::scoring::number(max),
-                "lost": crate::domain::scoring::number((max - points).max(0.0)), "hint": i.hint,
-            })
-        })
-        .collect();
-    json!({"total": score["total"], "pass": score["pass"], "passed": score["passed"], "direct": score["direct"],
-           "indicators": indicators})
+    match (def.scoring(), score) {
+        (Some(_), Some(score)) => score.clone(),
+        _ => Value::Null,
+    }
 }
 
 /// Labels for the history: the state and action titles of the definition.
@@ -172,17 +163,35 @@ pub(super) fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<V
     view.history
         .iter()
         .map(|h| {
+            // What the engine itself records has no title in the definition.
+            let own = match (h.from.as_deref(), h.action.as_str()) {
+                (None, _) => Some(t("创建申请", "Application created")),
+                (_, "save") => Some(t("保存", "Saved")),
+                (_, "upload") => Some(t("上传附件", "Attachment uploaded")),
+                _ => None,
+            };
             let action = h
                 .from
                 .as_deref()
                 .and_then(|f| def.state(f))
                 .and_then(|s| s.actions.get(&h.action))
                 .and_then(|a| a.title.clone())
+                .or(own)
                 .unwrap_or_else(|| t(&h.action, &h.action));
             let to = def.state(&h.to).and_then(|s| s.title.clone()).unwrap_or_else(|| t(&h.to, &h.to));
             let mut v = json!(h);
             v["action_title"] = json!(action);
             v["to_title"] = json!(to);
+            match &h.actor {
+                Some(a) if a.id.is_none() => v["actor"] = json!({"name": t("系统", "System")}),
+                Some(a) => v["actor"] = json!({"name": t(&a.name, &a.name)}),
+                None => {}
+            }
+            if let (None, Some(parent)) = (h.from.as_deref(), &view.parent) {
+                // The engine notes the parent by id; the page names it by its number.
+                v["comment"] = Value::Null;
+                v["started_by"] = json!({"id": parent.id, "number": parent.number});
+            }
             v
         })
         .collect()
@@ -250,6 +259,8 @@ pub(super) async fn render_application(
     let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
     let ctx = json!({
         "app": view,
+        // The form shows what was sent, not what is stored: say that nothing was saved.
+        "unsaved": data != &view.data,
         "fields": fields(def, view, data),
         "score": score_panel(def, view.score.as_ref()),
         "history": history(def, view),
@@ -280,11 +291,12 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
         let engine = &user.v.engine;
         let view = engine.view_application(&user.actor, &id).await?;
         let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
+        let by_action = def.action_fields();
         let data: Map<String, Value> = def
             .form()
             .fields
             .iter()
-            .filter(|f| !matches!(f.kind, FieldKind::File { .. }))
+            .filter(|f| !matches!(f.kind, FieldKind::File { .. }) && !by_action.contains(f.key.as_str()))
             .filter_map(|f| form.get(&f.key).map(|v| (f.key.clone(), Value::String(v.clone()))))
             .collect();
         let version = form.get("version").and_then(|v| v.parse().ok());

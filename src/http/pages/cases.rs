@@ -1,7 +1,7 @@
 //! Cases: the supervision cases the caller may see, and opening a case (a workflow that staff
 //! start) for an enterprise of the caller's jurisdiction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -59,8 +59,7 @@ pub async fn cases_page(user: PageUser) -> HttpResponse {
 /// The fields recorded when a case is opened: the form's fields that no action asks for
 /// (those come later with their action) and that are not uploads.
 fn opening_fields(def: &WorkflowDefinition) -> Vec<&Field> {
-    let later: HashSet<&str> =
-        def.states().flat_map(|s| s.actions.values()).flat_map(|a| a.fields.iter().map(String::as_str)).collect();
+    let later = def.action_fields();
     def.form()
         .fields
         .iter()

@@ -1,4 +1,4 @@
-//! Finance: the disbursement queue of the reward workflows and the year's budgets.
+//! Finance: the disbursement queue (workflows that pay out of a budget) and the year's budgets.
 
 use actix_web::HttpResponse;
 use chrono::Datelike;
@@ -11,12 +11,10 @@ use crate::domain::definition::By;
 use crate::engine::Engine;
 
 /// The category of the workflows whose applications pay money out (`category:` of a definition).
-pub(super) const REWARD_CATEGORY: &str = "reward";
-
-/// Whether the actor works a reward workflow (assignee or named role of one of its actions):
+/// Whether the actor works a workflow that pays out of a budget (assignee or named role of one of its actions):
 /// then the navigation offers the finance page.
 pub(super) fn works_rewards(engine: &Engine, actor: &Actor) -> bool {
-    engine.defs.catalogue.latest_all().filter(|d| d.category() == REWARD_CATEGORY).any(|d| {
+    engine.defs.catalogue.latest_all().filter(|d| d.disburses()).any(|d| {
         d.states().any(|s| {
             s.actions.values().any(|a| match a.by {
                 By::Assignee => s.assignee.as_ref().is_some_and(|x| actor.has_role(x.role)),
@@ -62,7 +60,7 @@ pub async fn finance_page(user: PageUser) -> HttpResponse {
             })
             .collect();
         let items: Vec<Value> = engine
-            .queue(&user.actor, REWARD_CATEGORY)
+            .disbursement_queue(&user.actor)
             .await?
             .into_iter()
             .map(|i| {
