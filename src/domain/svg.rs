@@ -114,7 +114,10 @@ pub fn wrap_even(s: &str, size: f64, max: f64) -> Vec<String> {
     if lines.len() < 2 {
         return lines;
     }
-    let (mut lo, mut hi) = (max / lines.len() as f64, max);
+    // Never narrower than the widest word, so evening out the lines does not cut a word.
+    let word =
+        s.split_whitespace().filter(|w| !w.chars().any(is_wide)).map(|w| text_width(w, size)).fold(0.0, f64::max);
+    let (mut lo, mut hi) = ((max / lines.len() as f64).max(word.min(max)), max);
     for _ in 0..12 {
         let mid = (lo + hi) / 2.0;
         if wrap(s, size, mid).len() > lines.len() { lo = mid } else { hi = mid }
@@ -347,6 +350,11 @@ const GAP_X: f64 = 36.0;
 const DUMMY_W: f64 = 14.0;
 const LABEL_MAX_TEXT: f64 = 168.0;
 const LANE: f64 = 12.0;
+/// Free space between labels side by side in a band.
+const SLOT_GAP: f64 = 10.0;
+/// Space above a band of labels (arrows leaving their boxes) and below it (arrows arriving).
+const UPPER: f64 = 26.0;
+const LOWER: f64 = 30.0;
 const MARGIN: f64 = 16.0;
 const TOP: f64 = 56.0;
 const INK: &str = "#1d2733";
@@ -390,6 +398,8 @@ struct Edge {
     label_w: f64,
     label_h: f64,
     timed: bool,
+    /// The line the clock goes in front of (the first line of "after 5 working days").
+    clock_line: Option<usize>,
 }
 
 struct Label {
@@ -397,25 +407,23 @@ struct Label {
     rect: Rect,
 }
 
-/// A point on a curve leaving (x1, y1) downwards and arriving at (x2, y2) from above.
-fn s_curve(x1: f64, y1: f64, x2: f64, y2: f64, t: f64) -> (f64, f64) {
-    let s = 3.0 * t * t - 2.0 * t * t * t;
-    let u = 1.5 * t * (1.0 - t) + t * t * t;
-    (x1 + (x2 - x1) * s, y1 + (y2 - y1) * u)
-}
-
-/// The x of that curve at height y (bisection: the curve only goes down).
-fn s_curve_x(x1: f64, y1: f64, x2: f64, y2: f64, y: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-    for _ in 0..40 {
-        let mid = (lo + hi) / 2.0;
-        if s_curve(x1, y1, x2, y2, mid).1 < y {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
+/// Centres for things of `widths` in a line, in this order, as near as they can be to `want`
+/// with at least `gap` between neighbours (the mean of packing from the left and from the right).
+fn spread(want: &[f64], widths: &[f64], gap: f64) -> Vec<f64> {
+    let sep = |a: usize, b: usize| (widths[a] + widths[b]) / 2.0 + gap;
+    let mut left = want.to_vec();
+    for i in 1..want.len() {
+        left[i] = left[i].max(left[i - 1] + sep(i - 1, i));
     }
-    s_curve(x1, y1, x2, y2, (lo + hi) / 2.0).0
+    let mut right = want.to_vec();
+    for i in (0..want.len().saturating_sub(1)).rev() {
+        right[i] = right[i].min(right[i + 1] - sep(i, i + 1));
+    }
+    let mut xs: Vec<f64> = left.iter().zip(&right).map(|(a, b)| (a + b) / 2.0).collect();
+    for i in 1..xs.len() {
+        xs[i] = xs[i].max(xs[i - 1] + sep(i - 1, i));
+    }
+    xs
 }
 
 /// Lays a definition out and draws it.
@@ -465,8 +473,9 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                 who.push_str(&if lang == Lang::En { format!(" · {q} votes") } else { format!(" · 须 {q} 票") });
             }
             label.extend(wrap(&who, SMALL, LABEL_MAX_TEXT));
+            let clock_line = a.after.as_ref().map(|_| label.len());
             if let Some(after) = &a.after {
-                label.extend(wrap(
+                label.extend(wrap_even(
                     &if lang == Lang::En { format!("after {after}") } else { format!("{after}后自动") },
                     SMALL,
                     LABEL_MAX_TEXT - 16.0,
@@ -478,7 +487,7 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                 .enumerate()
                 .map(|(i, l)| {
                     text_width(l, SMALL) * if i < bold { BOLD } else { 1.0 }
-                        + if timed && i + 1 == label.len() { 16.0 } else { 0.0 }
+                        + if clock_line == Some(i) { 16.0 } else { 0.0 }
                 })
                 .fold(0.0, f64::max)
                 + 10.0;
@@ -495,6 +504,7 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                 label_w: label_w.ceil(),
                 label_h,
                 timed,
+                clock_line,
             });
         }
     }
@@ -598,17 +608,32 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         }
     }
 
+    // The labels of the arrows leaving a row sit side by side in a band in the gap beneath it,
+    // each arrow running straight down through its own label. A box is spaced as wide as the
+    // labels of its arrows (or its own width, if wider), so its band stays beneath it.
+    let mut first_labels: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
+        first_labels[e.from].push(i);
+    }
+    let eff_w: Vec<f64> = (0..nodes.len())
+        .map(|v| {
+            let ls = &first_labels[v];
+            let band = ls.iter().map(|&i| edges[i].label_w).sum::<f64>() + SLOT_GAP * ls.len().saturating_sub(1) as f64;
+            nodes[v].w.max(band)
+        })
+        .collect();
+
     // Columns: each row packed from the left, then pulled towards its neighbours' centres.
     for row in &rows {
         let mut x = 0.0;
         for &v in row {
-            nodes[v].x = x + nodes[v].w / 2.0;
-            x += nodes[v].w + GAP_X;
+            nodes[v].x = x + eff_w[v] / 2.0;
+            x += eff_w[v] + GAP_X;
         }
     }
-    let widest = rows.iter().map(|r| r.iter().map(|&v| nodes[v].w + GAP_X).sum::<f64>()).fold(0.0, f64::max);
+    let widest = rows.iter().map(|r| r.iter().map(|&v| eff_w[v] + GAP_X).sum::<f64>()).fold(0.0, f64::max);
     for row in &rows {
-        let w: f64 = row.iter().map(|&v| nodes[v].w + GAP_X).sum();
+        let w: f64 = row.iter().map(|&v| eff_w[v] + GAP_X).sum();
         for &v in row {
             nodes[v].x += (widest - w) / 2.0;
         }
@@ -630,104 +655,215 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                     }
                 })
                 .collect();
-            let sep = |a: usize, b: usize| (nodes[row[a]].w + nodes[row[b]].w) / 2.0 + GAP_X;
-            let mut left = want.clone();
-            for i in 1..row.len() {
-                left[i] = left[i].max(left[i - 1] + sep(i - 1, i));
-            }
-            let mut right = want.clone();
-            for i in (0..row.len().saturating_sub(1)).rev() {
-                right[i] = right[i].min(right[i + 1] - sep(i, i + 1));
-            }
-            let mut xs: Vec<f64> = left.iter().zip(&right).map(|(a, b)| (a + b) / 2.0).collect();
-            for i in 1..row.len() {
-                xs[i] = xs[i].max(xs[i - 1] + sep(i - 1, i));
-            }
+            let widths: Vec<f64> = row.iter().map(|&v| eff_w[v]).collect();
+            let xs = spread(&want, &widths, GAP_X);
             for (i, &v) in row.iter().enumerate() {
                 nodes[v].x = xs[i];
             }
         }
     }
 
-    // Rows from the top: each row as tall as its tallest box; the gap below a row as tall as the
-    // labels of the arrows leaving it need (found by trying until the labels fit).
-    let row_h: Vec<f64> = rows.iter().map(|r| r.iter().map(|&v| nodes[v].h).fold(0.0, f64::max)).collect();
-    let mut gaps = vec![56.0_f64; layers];
-    let mut labels: Vec<Label>;
-    let mut tops;
-    let mut rounds = 0;
-    loop {
-        rounds += 1;
-        tops = Vec::with_capacity(layers);
-        let mut y = TOP;
-        for r in 0..layers {
-            tops.push(y);
-            y += row_h[r] + gaps[r];
-        }
-        labels = Vec::new();
-        let mut grew = false;
-        for r in 0..layers {
-            let bottom = tops[r] + row_h[r];
-            let mut placed: Vec<Rect> = Vec::new();
-            let mut leaving: Vec<usize> =
-                (0..edges.len()).filter(|&i| !edges[i].back && nodes[edges[i].from].layer == r).collect();
-            let first_seg = |i: usize| {
-                let e = &edges[i];
-                let (a, b) = (e.path[0], e.path[1]);
-                (nodes[a].x, tops[r] + nodes[a].h, nodes[b].x, tops[r + 1].min(f64::MAX))
-            };
-            if r + 1 >= layers {
-                continue;
-            }
-            leaving.sort_by(|&a, &b| {
-                let (_, _, xa, _) = first_seg(a);
-                let (_, _, xb, _) = first_seg(b);
-                xa.total_cmp(&xb)
-            });
-            for i in leaving {
-                let (x1, y1, x2, y2) = first_seg(i);
-                let (w, h) = (edges[i].label_w, edges[i].label_h);
-                let mut top = bottom + 8.0;
-                let rect = loop {
-                    let cx = s_curve_x(x1, y1, x2, y2, top + h / 2.0);
-                    let rect = Rect { x: cx - w / 2.0, y: top, w, h };
-                    match placed.iter().filter(|p| p.overlaps(&rect, 6.0)).map(|p| p.y + p.h).reduce(f64::max) {
-                        Some(below) => top = below + 6.0,
-                        None => break rect,
-                    }
-                };
-                placed.push(rect);
-                labels.push(Label { edge: i, rect });
-            }
-            let needed = placed.iter().map(|p| p.y + p.h).fold(bottom, f64::max) - bottom + 26.0;
-            if needed > gaps[r] + 0.5 {
-                gaps[r] = needed.ceil();
-                grew = true;
+    // The bands: in the gap below row r, one slot per arrow segment leaving the row (the label
+    // for an arrow's first segment, a narrow slot for an arrow only passing through).
+    let mut slot: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut band_h = vec![0.0_f64; layers];
+    for (r, bh) in band_h.iter_mut().enumerate() {
+        let mut items: Vec<(f64, usize, usize, f64)> = Vec::new();
+        for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
+            for (k, pair) in e.path.windows(2).enumerate() {
+                let (a, b) = (&nodes[pair[0]], &nodes[pair[1]]);
+                if a.layer != r {
+                    continue;
+                }
+                if k == 0 {
+                    items.push(((a.x + b.x) / 2.0, i, k, e.label_w));
+                    *bh = bh.max(e.label_h);
+                } else {
+                    items.push((a.x, i, k, DUMMY_W));
+                }
             }
         }
-        if !grew || rounds > 30 {
-            break;
+        items.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let want: Vec<f64> = items.iter().map(|t| t.0).collect();
+        let widths: Vec<f64> = items.iter().map(|t| t.3).collect();
+        for (t, x) in items.iter().zip(spread(&want, &widths, SLOT_GAP)) {
+            slot.insert((t.1, t.2), x);
         }
     }
 
-    // Arrows going back: a lane each on the left, the shortest nearest the boxes.
-    let mut backs: Vec<usize> = (0..edges.len()).filter(|&i| edges[i].back).collect();
-    backs.sort_by_key(|&i| (nodes[edges[i].from].layer.abs_diff(nodes[edges[i].to].layer), i));
-    let back_label_w = backs.iter().map(|&i| edges[i].label_w).fold(0.0, f64::max);
+    // Rows from the top: each row as tall as its tallest box, the gap below it as tall as its band.
+    let row_h: Vec<f64> = rows.iter().map(|r| r.iter().map(|&v| nodes[v].h).fold(0.0, f64::max)).collect();
+    let mut tops = Vec::with_capacity(layers);
+    let mut y = TOP;
+    for r in 0..layers {
+        tops.push(y);
+        y += row_h[r] + UPPER + band_h[r] + LOWER;
+    }
+    let band_top = |r: usize| tops[r] + row_h[r] + UPPER;
+    let mut labels: Vec<Label> = Vec::new();
+    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
+        let r = nodes[e.from].layer;
+        let x = slot[&(i, 0)];
+        labels
+            .push(Label { edge: i, rect: Rect { x: x - e.label_w / 2.0, y: band_top(r), w: e.label_w, h: e.label_h } });
+    }
 
-    // Shift everything right so that lanes and their labels fit on the left.
-    let content_min =
-        nodes.iter().map(|v| v.x - v.w / 2.0).chain(labels.iter().map(|l| l.rect.x)).fold(f64::MAX, f64::min);
-    let lanes_w = backs.len() as f64 * LANE;
-    let left = MARGIN + lanes_w + if backs.is_empty() { 0.0 } else { back_label_w + 18.0 };
-    let shift = left - content_min.min(f64::MAX / 2.0);
+    // Where the arrows leave and enter the boxes: spread along the bottom and the top, in the
+    // order of their slots so that they do not cross there.
+    let mut exit_x: HashMap<usize, f64> = HashMap::new();
+    let mut entry_x: HashMap<usize, f64> = HashMap::new();
+    for v in 0..n {
+        let spread_on = |mut list: Vec<(f64, usize)>| -> Vec<(usize, f64)> {
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let k = list.len();
+            let step = if k > 1 { ((nodes[v].w - 28.0) / (k - 1) as f64).min(20.0) } else { 0.0 };
+            list.iter()
+                .enumerate()
+                .map(|(j, t)| (t.1, nodes[v].x + (j as f64 - (k as f64 - 1.0) / 2.0) * step))
+                .collect()
+        };
+        let outs: Vec<(f64, usize)> = first_labels[v].iter().map(|&i| (slot[&(i, 0)], i)).collect();
+        exit_x.extend(spread_on(outs));
+        let ins: Vec<(f64, usize)> = edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.back && e.to == v)
+            .map(|(i, e)| (slot[&(i, e.path.len() - 2)], i))
+            .collect();
+        entry_x.extend(spread_on(ins));
+    }
+
+    // Arrows going back run in lanes of their own beside the drawing: on the left from a box
+    // first in its row, on the right from a box last in its row (from any other box, out of its
+    // top to the nearer side). Each label sits on the arrow's line where it leaves its box.
+    let content_min = nodes
+        .iter()
+        .map(|v| v.x - v.w / 2.0)
+        .chain(labels.iter().map(|l| l.rect.x))
+        .chain(slot.values().map(|x| x - DUMMY_W / 2.0))
+        .fold(f64::MAX, f64::min)
+        .min(f64::MAX / 2.0);
+    let content_max = nodes
+        .iter()
+        .map(|v| v.x + v.w / 2.0)
+        .chain(labels.iter().map(|l| l.rect.x + l.rect.w))
+        .chain(slot.values().map(|x| x + DUMMY_W / 2.0))
+        .fold(0.0, f64::max);
+    let first_in_row = |i: usize| rows[nodes[i].layer].iter().find(|&&v| nodes[v].state.is_some()) == Some(&i);
+    let last_in_row = |i: usize| rows[nodes[i].layer].iter().rev().find(|&&v| nodes[v].state.is_some()) == Some(&i);
+    let box_at = |i: usize| {
+        let v = &nodes[i];
+        Rect { x: v.x - v.w / 2.0, y: tops[v.layer], w: v.w, h: v.h }
+    };
+    // (edge, right side?, leaves from the side (not the top)?)
+    let mut backs: Vec<(usize, bool, bool)> = (0..edges.len())
+        .filter(|&i| edges[i].back)
+        .map(|i| {
+            let s = edges[i].from;
+            if first_in_row(s) {
+                (i, false, true)
+            } else if last_in_row(s) {
+                (i, true, true)
+            } else {
+                (i, nodes[s].x > (content_min + content_max) / 2.0, false)
+            }
+        })
+        .collect();
+    backs.sort_by_key(|&(i, right, _)| (right, nodes[edges[i].from].layer.abs_diff(nodes[edges[i].to].layer), i));
+    let lane_of: HashMap<usize, usize> = {
+        let mut m = HashMap::new();
+        let (mut nl, mut nr) = (0, 0);
+        for &(i, right, _) in &backs {
+            let c = if right { &mut nr } else { &mut nl };
+            m.insert(i, *c);
+            *c += 1;
+        }
+        m
+    };
+    let (n_left, n_right) = (backs.iter().filter(|b| !b.1).count() as f64, backs.iter().filter(|b| b.1).count() as f64);
+    // Ports on the sides of boxes: exits first; a box with exits on a side is entered from the top.
+    let mut side_exits: HashMap<(usize, bool), Vec<usize>> = HashMap::new();
+    for &(i, right, side) in &backs {
+        if side {
+            side_exits.entry((edges[i].from, right)).or_default().push(i);
+        }
+    }
+    let mut side_entries: HashMap<(usize, bool), Vec<usize>> = HashMap::new();
+    let mut top_entries: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(i, right, _) in &backs {
+        let t = edges[i].to;
+        let at_end = if right { last_in_row(t) } else { first_in_row(t) };
+        if at_end && !side_exits.contains_key(&(t, right)) {
+            side_entries.entry((t, right)).or_default().push(i);
+        } else {
+            top_entries.entry(t).or_default().push(i);
+        }
+    }
+    let port_y = |list: &Vec<usize>, i: usize, b: Rect| {
+        let q = list.iter().position(|&x| x == i).unwrap_or(0);
+        b.y + b.h * (q as f64 + 1.0) / (list.len() as f64 + 1.0)
+    };
+    let mut top_exits = vec![0usize; n];
+    // Where each back arrow leaves: (x on the box, y of the line, whether from the side).
+    let mut starts: HashMap<usize, (f64, f64, bool)> = HashMap::new();
+    for &(i, right, side) in &backs {
+        let s = edges[i].from;
+        let sb = box_at(s);
+        if side {
+            let y = port_y(&side_exits[&(s, right)], i, sb);
+            starts.insert(i, (if right { sb.x + sb.w } else { sb.x }, y, true));
+        } else {
+            let j = top_exits[s] as f64;
+            top_exits[s] += 1;
+            let x = if right { sb.x + sb.w - 10.0 - 7.0 * j } else { sb.x + 10.0 + 7.0 * j };
+            starts.insert(i, (x, sb.y - 6.0 - 4.0 * j, false));
+        }
+    }
+    // Back labels, before the shift: beside their box on a side exit, at the edge of the
+    // drawing on a top exit; moved outwards past any label already there.
+    let mut back_rects: Vec<(usize, bool, Rect)> = Vec::new();
+    for &(i, right, side) in &backs {
+        let (x0, y0, _) = starts[&i];
+        let (w, h) = (edges[i].label_w, edges[i].label_h);
+        let edge = if side {
+            x0
+        } else if right {
+            content_max
+        } else {
+            content_min
+        };
+        let mut rect = Rect { x: if right { edge + 8.0 } else { edge - 8.0 - w }, y: y0 - h / 2.0, w, h };
+        while let Some(o) = back_rects.iter().filter(|b| b.1 == right && b.2.overlaps(&rect, 4.0)).map(|b| b.2).next() {
+            rect.x = if right { o.x + o.w + 6.0 } else { o.x - 6.0 - w };
+        }
+        back_rects.push((i, right, rect));
+    }
+    let left_room = back_rects.iter().filter(|b| !b.1).map(|b| content_min - b.2.x + 6.0).fold(0.0, f64::max);
+    let right_room = back_rects.iter().filter(|b| b.1).map(|b| b.2.x + b.2.w - content_max + 6.0).fold(0.0, f64::max);
+
+    // Shift everything right so that the left lanes and their labels fit.
+    let shift = MARGIN + n_left * LANE + left_room - content_min;
     for v in &mut nodes {
         v.x += shift;
     }
     for l in &mut labels {
         l.rect.x += shift;
     }
-    let lane_x = |k: usize| MARGIN + lanes_w - LANE * (k as f64) - LANE / 2.0;
+    for x in exit_x.values_mut().chain(entry_x.values_mut()) {
+        *x += shift;
+    }
+    for v in slot.values_mut() {
+        *v += shift;
+    }
+    let content_max = content_max + shift;
+    let lane_x = |i: usize, right: bool| {
+        let k = lane_of[&i] as f64;
+        if right {
+            content_max + right_room + LANE * k + LANE / 2.0
+        } else {
+            MARGIN + n_left * LANE - LANE * k - LANE / 2.0
+        }
+    };
     let boxes: Vec<Rect> = (0..n)
         .map(|i| {
             let v = &nodes[i];
@@ -735,72 +871,60 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         })
         .collect();
 
-    // Back arrows: out of the box's left side (or, if another box is to its left, out of its
-    // top into the free band above the row), along the lane, into the target the same way.
-    let leftmost: Vec<bool> =
-        (0..n).map(|i| rows[nodes[i].layer].iter().find(|&&v| nodes[v].state.is_some()) == Some(&i)).collect();
     let mut back_paths: Vec<(usize, String)> = Vec::new();
-    let mut out_count = vec![0usize; n];
-    let mut fixed: Vec<Rect> = boxes.clone();
-    fixed.extend(labels.iter().map(|l| l.rect));
-    for (k, &i) in backs.iter().enumerate() {
+    for &(i, right, _) in &backs {
         let e = &edges[i];
-        let lx = lane_x(k);
-        let (sb, tb) = (boxes[e.from], boxes[e.to]);
-        let j = out_count[e.from];
-        out_count[e.from] += 1;
+        let lx = lane_x(i, right);
+        let tb = boxes[e.to];
+        let (sx, sy, side) = starts[&i];
+        let sx = sx + shift;
+        let dir = if right { 1.0 } else { -1.0 };
         let r = 8.0;
         let mut d = String::new();
-        // Start.
-        let label_anchor = if leftmost[e.from] {
-            let sy = sb.y + sb.h * 0.62 + 7.0 * j as f64;
-            let _ = write!(d, "M{:.1},{:.1} H{:.1} Q{:.1},{:.1} {:.1},{:.1}", sb.x, sy, lx + r, lx, sy, lx, sy - r);
-            (sb.x - 6.0, sy - 3.0)
+        if side {
+            let _ = write!(d, "M{sx:.1},{sy:.1} H{:.1} Q{lx:.1},{sy:.1} {lx:.1},{:.1}", lx - dir * r, sy - r);
         } else {
-            let sx = sb.x + 10.0 + 7.0 * j as f64;
-            let sy = sb.y - 8.0 - 3.0 * j as f64;
-            let _ = write!(d, "M{sx:.1},{:.1} V{sy:.1} H{:.1} Q{lx:.1},{sy:.1} {lx:.1},{:.1}", sb.y, lx + r, sy - r);
-            (sx - 6.0, sy - 3.0)
-        };
-        // End.
-        // Into the top of the target near its left corner (arrows into one state meet there).
-        let tx = tb.x + 14.0;
-        let ty = tb.y - 12.0;
-        let _ = write!(
-            d,
-            " V{:.1} Q{lx:.1},{ty:.1} {:.1},{ty:.1} H{:.1} Q{tx:.1},{ty:.1} {tx:.1},{:.1} V{:.1}",
-            ty + r,
-            lx + r,
-            tx - 6.0,
-            ty + 6.0,
-            tb.y - 1.0
-        );
-        // The label: right-aligned beside the start, moved up if something is in the way.
-        let (w, h) = (e.label_w, e.label_h);
-        let mut rect = Rect { x: label_anchor.0 - w, y: label_anchor.1 - h, w, h };
-        for step in 0..40 {
-            if !fixed.iter().any(|f| f.overlaps(&rect, 3.0)) {
-                break;
-            }
-            rect.y = label_anchor.1 - h - 6.0 * f64::from(step + 1);
-            if rect.y < 2.0 {
-                rect.y = label_anchor.1 + 4.0 + 6.0 * f64::from(step);
-            }
+            let _ = write!(
+                d,
+                "M{sx:.1},{:.1} V{sy:.1} H{:.1} Q{lx:.1},{sy:.1} {lx:.1},{:.1}",
+                boxes[e.from].y,
+                lx - dir * r,
+                sy - r
+            );
         }
-        fixed.push(rect);
-        labels.push(Label { edge: i, rect });
+        if let Some(list) = side_entries.get(&(e.to, right)) {
+            let ty = port_y(list, i, tb);
+            let tx = if right { tb.x + tb.w + 1.0 } else { tb.x - 1.0 };
+            let _ = write!(d, " V{:.1} Q{lx:.1},{ty:.1} {:.1},{ty:.1} H{tx:.1}", ty + r, lx - dir * r);
+        } else {
+            let list = &top_entries[&e.to];
+            let j = list.iter().position(|&x| x == i).unwrap_or(0) as f64;
+            let tx = if right { tb.x + tb.w - 14.0 - 7.0 * j } else { tb.x + 14.0 + 7.0 * j };
+            let ty = tb.y - 12.0 - 4.0 * j;
+            let _ = write!(
+                d,
+                " V{:.1} Q{lx:.1},{ty:.1} {:.1},{ty:.1} H{:.1} Q{tx:.1},{ty:.1} {tx:.1},{:.1} V{:.1}",
+                ty + r,
+                lx - dir * r,
+                tx + dir * 6.0,
+                ty + 6.0,
+                tb.y - 1.0
+            );
+        }
         back_paths.push((i, d));
     }
+    for (i, _, mut rect) in back_rects {
+        rect.x += shift;
+        labels.push(Label { edge: i, rect });
+    }
 
-    let width =
-        (nodes.iter().map(|v| v.x + v.w / 2.0).chain(labels.iter().map(|l| l.rect.x + l.rect.w)).fold(0.0, f64::max)
-            + MARGIN)
-            .ceil();
+    let width = (content_max + right_room + n_right * LANE + MARGIN)
+        .max(labels.iter().map(|l| l.rect.x + l.rect.w + MARGIN).fold(0.0, f64::max))
+        .ceil();
     let height =
         (boxes.iter().map(|b| b.y + b.h).chain(labels.iter().map(|l| l.rect.y + l.rect.h)).fold(0.0, f64::max)
             + MARGIN)
             .ceil();
-
     // Drawing.
     let title = esc(def.title().get(lang));
     let (transitions, timers) = (edges.len(), info.iter().filter(|s| s.timer.is_some()).count());
@@ -841,20 +965,28 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         esc(&tr(lang, "开始", "Start"))
     );
 
-    // Forward arrows.
-    for e in edges.iter().filter(|e| !e.back) {
+    // Forward arrows: down from the box, through the label's slot in the band, into the box below.
+    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
         let mut d = String::new();
         for (k, pair) in e.path.windows(2).enumerate() {
             let (a, b) = (&nodes[pair[0]], &nodes[pair[1]]);
-            let y1 = tops[a.layer] + if a.state.is_some() { a.h } else { row_h[a.layer] };
-            let y2 = tops[b.layer] - if b.state.is_some() { 1.0 } else { 0.0 };
+            let g = a.layer;
+            let row_bottom = tops[g] + row_h[g];
             if k == 0 {
-                let _ = write!(d, "M{:.1},{y1:.1}", a.x);
-            } else if a.state.is_none() {
-                let _ = write!(d, " L{:.1},{y1:.1}", a.x);
+                let _ = write!(d, "M{:.1},{:.1} V{row_bottom:.1}", exit_x[&i], tops[g] + a.h);
+            } else {
+                let _ = write!(d, " V{row_bottom:.1}");
             }
-            let ym = (y1 + y2) / 2.0;
-            let _ = write!(d, " C{:.1},{ym:.1} {:.1},{ym:.1} {:.1},{y2:.1}", a.x, b.x, b.x);
+            let x1 = if k == 0 { exit_x[&i] } else { a.x };
+            let s = slot[&(i, k)];
+            let bt = band_top(g);
+            let bb = bt + band_h[g];
+            let (x2, y2) = if b.state.is_some() { (entry_x[&i], tops[g + 1] - 1.0) } else { (b.x, tops[g + 1]) };
+            let (m1, m2) = ((row_bottom + bt) / 2.0, (bb + y2) / 2.0);
+            let _ = write!(
+                d,
+                " C{x1:.1},{m1:.1} {s:.1},{m1:.1} {s:.1},{bt:.1} V{bb:.1} C{s:.1},{m2:.1} {x2:.1},{m2:.1} {x2:.1},{y2:.1}"
+            );
         }
         let dash = if e.timed { " stroke-dasharray=\"6 4\"" } else { "" };
         let _ = writeln!(
@@ -940,13 +1072,13 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         let colour = if e.back { BACK } else { INK };
         let _ = write!(
             out,
-            "<g class=\"wf-label\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.92\" stroke=\"{colour}\" stroke-width=\"0.6\"/>",
+            "<g class=\"wf-label\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"#ffffff\" stroke=\"{colour}\" stroke-width=\"0.6\"/>",
             r.x, r.y, r.w, r.h
         );
         for (k, line) in e.label.iter().enumerate() {
             let y = r.y + 2.0 + LINE * (k as f64 + 1.0) - 4.0;
             let mut x = r.x + 5.0;
-            if e.timed && k + 1 == e.label.len() {
+            if e.clock_line == Some(k) {
                 out.push_str(&clock(x + 6.0, y - 4.0));
                 x += 16.0;
             }
@@ -1089,6 +1221,40 @@ states:
             }
             well_formed(&d.svg).unwrap_or_else(|e| panic!("{e}\n{}", d.svg));
         }
+    }
+
+    /// Every shipped workflow, in both languages: no label on a box or on another label, and
+    /// everything inside the drawing.
+    #[test]
+    fn shipped_workflows_are_drawn_without_overlaps() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let defs = crate::engine::load_definitions(&root.join("workflows"), &root.join("templates"))
+            .unwrap_or_else(|e| panic!("the shipped definitions do not load: {e:#?}"));
+        let mut drawn = 0;
+        for def in defs.catalogue.all() {
+            for lang in [Lang::Zh, Lang::En] {
+                let d = diagram(def, lang);
+                let key = format!("{} v{} {lang:?}", def.key(), def.version());
+                assert!(d.svg.contains(&format!("viewBox=\"0 0 {:.0} {:.0}\"", d.width, d.height)), "{key}");
+                let inside = |r: &Rect| r.x >= 0.0 && r.y >= 0.0 && r.x + r.w <= d.width && r.y + r.h <= d.height;
+                for (name, b) in &d.boxes {
+                    assert!(inside(b), "{key}: box {name} {b:?} outside {}x{}", d.width, d.height);
+                }
+                for (i, (la, a)) in d.labels.iter().enumerate() {
+                    assert!(inside(a), "{key}: label {la:?} {a:?} outside {}x{}", d.width, d.height);
+                    for (name, b) in &d.boxes {
+                        assert!(!a.overlaps(b, 0.0), "{key}: label {la:?} {a:?} on box {name} {b:?}");
+                    }
+                    for (lb, b) in &d.labels[i + 1..] {
+                        assert!(!a.overlaps(b, 0.0), "{key}: label {la:?} {a:?} on label {lb:?} {b:?}");
+                    }
+                }
+                assert_eq!(diagram(def, lang).svg, d.svg, "{key}: not deterministic");
+                well_formed(&d.svg).unwrap_or_else(|e| panic!("{key}: {e}"));
+                drawn += 1;
+            }
+        }
+        assert!(drawn >= 2 * 15, "only {drawn} diagrams drawn");
     }
 
     #[test]

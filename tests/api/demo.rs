@@ -54,3 +54,35 @@ crate::dual_test!(the_demo_logins_work_and_their_inboxes_are_not_empty, |app: Te
         (serde_json::json!(2), serde_json::json!(1), serde_json::json!(2))
     );
 });
+
+crate::dual_test!(every_demo_login_can_open_every_page_of_its_menu_in_both_languages, |app: TestApp| async move {
+    // Arrange
+    let logins = certflow::demo::seed(&app.engine).await.unwrap();
+    let href = regex::Regex::new(r#"href="(/[^"?#]*)""#).unwrap();
+
+    for (email, _) in &logins {
+        let b = crate::pages::Browser::new(&app);
+        let csrf = crate::pages::csrf_of(&b.html("/login").await);
+        let r = b.post("/login", &[("csrf", &csrf), ("email", email), ("password", certflow::demo::PASSWORD)]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{email} signs in through the form");
+
+        for (lang, own) in [("zh-CN", "退出"), ("en", "Sign out")] {
+            // Act: the start page in this language, then every link of the menu.
+            let home = b.html(&format!("/?lang={lang}")).await;
+            assert!(home.contains(own), "{email} {lang}: the page speaks {lang}");
+            let nav = &home[home.find("<nav").unwrap()..home.find("</nav>").unwrap()];
+            let links: Vec<String> = href.captures_iter(nav).map(|c| c[1].replace("&#x2f;", "/")).collect();
+            assert!(!links.is_empty(), "{email}: a menu");
+
+            // Assert: each page opens (200, HTML in the chosen language) — the menu offers
+            // nothing the user may not open.
+            for link in &links {
+                let r = b.get(link).await;
+                assert_eq!(r.status(), StatusCode::OK, "{email} {lang} {link}");
+                let html = r.text().await.unwrap();
+                let html_lang = if lang == "en" { "<html lang=\"en\">" } else { "<html lang=\"zh-CN\">" };
+                assert!(html.contains(html_lang), "{email} {lang} {link}");
+            }
+        }
+    }
+});
