@@ -225,5 +225,25 @@ async fn seed_tiers(engine: &Engine, actors: &std::collections::HashMap<&str, Ac
     engine.create_application(who("jingkou@demo.certflow.cn")?, "srdi-sme", None, none()).await?;
     engine.create_application(who("runzhou@demo.certflow.cn")?, "little-giant", None, none()).await?;
     engine.create_application(who("danyang@demo.certflow.cn")?, "innovative-sme", None, none()).await?;
+    // Runzhou's reward for an earlier recognition waits for finance.
+    let runzhou = who("runzhou@demo.certflow.cn")?.enterprise_id.clone().unwrap_or_default();
+    let reward = serde_json::json!({"amount": "100000.00"}).as_object().cloned().unwrap_or_default();
+    engine.start_as_system("sample-reward", &runzhou, reward).await?;
+    // Jingkou's inspector found a first, minor violation and ordered a rectification.
+    let inspector = who("inspector.jingkou@demo.certflow.cn")?;
+    let jingkou = who("jingkou@demo.certflow.cn")?.enterprise_id.clone();
+    let case = serde_json::json!({
+        "violation_kind": "fire-safety", "violation_item": "疏散通道堆放杂物",
+        "inspection_date": (now - chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+        "harm_level": "minor", "facts": "检查发现二号车间疏散通道堆放包装材料，未造成后果。",
+        "evidence_reference": "京执〔2026〕第 017 号",
+    });
+    let case = case.as_object().cloned().unwrap_or_default();
+    let opened = engine.create_application(inspector, "lenient-supervision", jingkou.as_deref(), case).await?;
+    let order = ActionRequest {
+        comment: Some("清理疏散通道，建立每日巡查制度".into()),
+        data: serde_json::json!({"rectification_days": 15}).as_object().cloned(),
+    };
+    engine.take_action(Caller::User(inspector), &opened.id, "order_rectification", order, None).await?;
     Ok(())
 }

@@ -199,6 +199,24 @@ impl Engine {
         self.view(Caller::User(actor), &app).await
     }
 
+    /// Starts a system-started workflow for an enterprise outside any effect (seeding data that
+    /// an effect would have started, e.g. for a demonstration). Returns the application's id.
+    pub async fn start_as_system(
+        &self,
+        workflow: &str,
+        enterprise_id: &str,
+        data: Map<String, Value>,
+    ) -> Result<String, AppError> {
+        let def = self.defs.catalogue.latest(workflow).cloned().ok_or(AppError::NotFound)?;
+        let ent = self.find_enterprise(&self.db, enterprise_id).await?;
+        let now = self.now();
+        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let txn = self.db.begin().await?;
+        let app = self.create_in_txn(&txn, &def, &ent, data, Caller::System, None, &mut world, now, 0).await?;
+        txn.commit().await?;
+        Ok(app.id)
+    }
+
     /// `PATCH /api/applications/{id}`: merges data into the form in an editable state.
     pub async fn update_application(
         &self,

@@ -44,7 +44,14 @@ crate::dual_test!(the_demo_logins_work_and_their_inboxes_are_not_empty, |app: Te
     let city = login("reviewer.city@demo.certflow.cn").await;
     assert_eq!(app.get("/api/tasks", &city).await.body["items"].as_array().unwrap().len(), 1);
     let admin = login("admin@demo.certflow.cn").await;
-    assert_eq!(app.get("/api/applications", &admin).await.body["total"], 6);
+    assert_eq!(app.get("/api/applications", &admin).await.body["total"], 8);
+    // Finance has a reward to pay; Jingkou has a rectification case with its deadline.
+    let finance = login("finance@demo.certflow.cn").await;
+    assert_eq!(app.get("/api/tasks", &finance).await.body["items"].as_array().unwrap().len(), 1);
+    let jingkou = login("jingkou@demo.certflow.cn").await;
+    let cases = app.get("/api/applications?workflow=lenient-supervision", &jingkou).await;
+    assert_eq!(cases.body["items"][0]["state"], "rectifying");
+    assert!(cases.body["items"][0]["due_at"].is_string());
     // The enterprises stand at different tiers: the dashboard counts them.
     let d = app.get("/api/dashboard", &admin).await;
     let count =
