@@ -44,6 +44,20 @@ impl Role {
         }
     }
 
+    /// The role's name as people read it: (Chinese, English).
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Enterprise => ("企业用户", "Enterprise user"),
+            Role::Reviewer => ("审核员", "Reviewer"),
+            Role::Expert => ("评审专家", "Expert"),
+            Role::Finance => ("财务", "Finance"),
+            Role::Inspector => ("监督检查员", "Inspector"),
+            Role::Admin => ("管理员", "Administrator"),
+            Role::Auditor => ("审计员", "Auditor"),
+            Role::Bank => ("合作银行", "Bank"),
+        }
+    }
+
     /// Roles whose holders work within a jurisdiction (district, `city` or `province`).
     pub fn needs_jurisdiction(self) -> bool {
         matches!(self, Role::Reviewer | Role::Expert | Role::Inspector)

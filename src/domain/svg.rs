@@ -149,16 +149,8 @@ impl Rect {
 
 /// A role's name in a language.
 pub fn role_label(role: Role, lang: Lang) -> &'static str {
-    let (zh, en) = match role {
-        Role::Enterprise => ("申请企业", "Applicant"),
-        Role::Reviewer => ("审核员", "Reviewer"),
-        Role::Expert => ("评审专家", "Expert"),
-        Role::Finance => ("财务", "Finance"),
-        Role::Inspector => ("监督检查员", "Inspector"),
-        Role::Admin => ("管理员", "Administrator"),
-        Role::Auditor => ("审计员", "Auditor"),
-        Role::Bank => ("合作银行", "Bank"),
-    };
+    // In a workflow the enterprise acts as the applicant.
+    let (zh, en) = if role == Role::Enterprise { ("申请企业", "Applicant") } else { role.names() };
     if lang == Lang::En { en } else { zh }
 }
 

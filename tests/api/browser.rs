@@ -1,7 +1,9 @@
 //! The portal in a real browser: Debian's Chromium, driven through its chromedriver. The main
 //! path of a recognition is clicked and typed as a user would, from the enterprise's form to
 //! the reward's payment, with screenshots at the key steps and an axe-core accessibility check
-//! of each main page.
+//! of each main page. A second test walks the staff's pages: an inspector's case from its
+//! opening to its closing without penalty, with the enterprise's part in it, then the
+//! administrator's users, mail queue, audit check and enterprise directory.
 //!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (`apt-get install chromium chromium-driver`);
 //! without them the test says what it skipped and passes, unless `CERTFLOW_REQUIRE_BROWSER=1`.
@@ -20,7 +22,7 @@ use thirtyfour::components::SelectElement;
 use thirtyfour::prelude::*;
 
 use crate::dual_test;
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, email_of};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -50,17 +52,21 @@ fn browser_installed() -> bool {
     false
 }
 
-/// The screenshot folder, created if missing, without the screenshots of an earlier run.
+/// The screenshot folder, created if missing, without the screenshots of an earlier run (cleared
+/// once per run, so that one browser test does not remove another's).
 fn screenshot_dir() -> PathBuf {
+    static CLEARED: std::sync::Once = std::sync::Once::new();
     let dir = std::env::var("CERTFLOW_SCREENSHOTS").unwrap_or_else(|_| "/var/tmp/certflow-screenshots".into());
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir).expect("screenshot folder");
-    let ours = regex::Regex::new(r"^([0-9]{2}-|FAILED-).*\.png$").unwrap();
-    for e in std::fs::read_dir(&dir).expect("screenshot folder").filter_map(Result::ok) {
-        if ours.is_match(&e.file_name().to_string_lossy()) {
-            let _ = std::fs::remove_file(e.path());
+    CLEARED.call_once(|| {
+        let ours = regex::Regex::new(r"^([0-9]{2}-|FAILED-).*\.png$").unwrap();
+        for e in std::fs::read_dir(&dir).expect("screenshot folder").filter_map(Result::ok) {
+            if ours.is_match(&e.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
-    }
+    });
     dir
 }
 
@@ -673,4 +679,171 @@ async fn main_path(app: &TestApp, b: &mut Chrome) {
     b.see("sign-in in English", &["Sign in", "E-mail", "Password"]).await;
     b.follow("中文").await;
     b.see("back in Chinese", &["登录"]).await;
+}
+
+dual_test!(browser_staff_path, |app: TestApp| async move {
+    if !browser_installed() {
+        return;
+    }
+    let _turn = ONE_BROWSER.lock().await;
+    let started = Instant::now();
+    let sqlite = app.engine.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let mut b = Chrome::start(&app.address, sqlite).await;
+    staff_path(&app, &mut b).await;
+    b.report_a11y();
+    b.quit().await;
+    eprintln!(
+        "browser staff path ({}): {:.1} s",
+        if sqlite { "SQLite" } else { "PostgreSQL" },
+        started.elapsed().as_secs_f32()
+    );
+});
+
+/// The state title a case or application page shows.
+async fn state_shown(b: &Chrome) -> String {
+    b.driver().find(By::Css("p.meta strong")).await.unwrap().text().await.unwrap()
+}
+
+async fn staff_path(app: &TestApp, b: &mut Chrome) {
+    let (ent_id, ent_token) = app.register_enterprise("jingkou").await;
+    let me = app.get(&format!("/api/enterprises/{ent_id}"), &ent_token).await;
+    let ent_name = me.body["name"].as_str().unwrap().to_string();
+    let uscc = me.body["uscc"].as_str().unwrap().to_string();
+    let ent = email_of(app, &ent_token).await;
+    let inspector = staff(app, Role::Inspector, Some("jingkou"), "inspector@gov.cn", "京口区检查员").await;
+
+    // The inspector opens a case from the cases page.
+    b.sign_in(&inspector).await;
+    b.follow("监管案件").await;
+    assert_eq!(b.path().await, "/cases");
+    b.see("cases, none yet", &["监管案件", "没有您可查看的案件。"]).await;
+    b.check_a11y("/cases (empty)").await;
+    b.follow("立案登记").await;
+    assert_eq!(b.path().await, "/cases/new", "the only kind of case is chosen at once");
+    b.see("case form", &["包容审慎监管（首违不罚）", "违法行为类别", "危害后果", "证据材料（执法记录编号）"]).await;
+    assert!(!b.exists("[name='rectification_days']").await, "the days come with the order");
+    b.choose("f-enterprise_id", &format!("{ent_name}（{uscc}）")).await;
+    b.choose("f-violation_kind", "消防").await;
+    b.fill("f-violation_item", "疏散通道堆放杂物").await;
+    b.fill("f-legal_basis", "《中华人民共和国消防法》第二十八条").await;
+    b.fill_date("f-inspection_date", "2026-03-01").await;
+    b.choose("f-harm_level", "危害后果轻微").await;
+    b.fill("f-facts", "检查发现二号车间疏散通道堆放纸箱。").await;
+    b.fill("f-evidence_reference", "ZJ-XF-2026-0301-07").await;
+    b.shot("20-case-new").await;
+    b.check_a11y("/cases/new").await;
+    b.press("立案", None).await;
+    let page = b.path().await;
+    assert!(page.starts_with("/applications/"), "{page}");
+    let id = page.trim_start_matches("/applications/").to_string();
+    b.see("case opened", &["执法人员研判", &ent_name, "疏散通道堆放杂物", "整改期限（日）"]).await;
+    assert_eq!(state_shown(b).await, "执法人员研判");
+
+    // The order, with its requirement and 15 days: the page shows the deadline.
+    b.fill("c-order_rectification", "清理二号车间疏散通道，保持畅通。").await;
+    b.fill("a-order_rectification-rectification_days", "15").await;
+    b.press("责令限期整改（首违不罚）", None).await;
+    assert_eq!(b.path().await, page);
+    let token = app.login(&inspector).await;
+    let v = app.get(&format!("/api/applications/{id}"), &token).await;
+    assert_eq!(v.body["state"], "rectifying", "{:?}", v.body);
+    let due = chrono::DateTime::parse_from_rfc3339(v.body["due_at"].as_str().unwrap()).unwrap();
+    let due = due.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m-%d %H:%M");
+    let due = due.to_string();
+    assert!(due.starts_with("2026-03-17"), "15 calendar days from 2 March: {due}");
+    b.see("rectification ordered", &["企业限期整改", &format!("办理期限: {due}"), "清理二号车间疏散通道，保持畅通。"])
+        .await;
+    assert_eq!(state_shown(b).await, "企业限期整改");
+    b.shot("21-case-ordered").await;
+    b.check_a11y("/applications/<id> (case ordered, inspector)").await;
+    b.follow("监管案件").await;
+    b.see("case listed", &[&ent_name, "企业限期整改", &due]).await;
+    b.check_a11y("/cases").await;
+    b.sign_out().await;
+
+    // The enterprise sees the case and its deadline at home, and reports the rectification.
+    b.sign_in(&ent).await;
+    b.see(
+        "enterprise home with the case",
+        &["整改事项", "包容审慎监管（首违不罚）", "企业限期整改", &due, "报告整改完成"],
+    )
+    .await;
+    b.shot("22-enterprise-home-case").await;
+    b.check_a11y("/ (enterprise, with a case)").await;
+    b.open(&id).await;
+    b.see("case for the enterprise", &["企业限期整改", "清理二号车间疏散通道，保持畅通。", "整改情况说明"]).await;
+    b.press("报告整改完成", None).await;
+    b.see("report needs its text", &["请填写整改情况说明"]).await;
+    b.fill("a-report_rectification-rectification_report", "纸箱已全部清出，通道已划线，并安排专人每日巡查。").await;
+    b.shot("23-enterprise-report").await;
+    b.check_a11y("/applications/<id> (case, enterprise)").await;
+    b.press("报告整改完成", None).await;
+    b.not_see("reported", "请填写整改情况说明").await;
+    b.see("reported", &["整改核查", "纸箱已全部清出，通道已划线，并安排专人每日巡查。"]).await;
+    assert_eq!(state_shown(b).await, "整改核查");
+    b.sign_out().await;
+
+    // The inspector finds it in the inbox, verifies it and records the education given.
+    b.sign_in(&inspector).await;
+    b.follow("待办").await;
+    b.see("inspector's inbox", &["待办事项", &ent_name, "整改核查"]).await;
+    b.open(&id).await;
+    b.see("verification", &["整改到位，不予处罚", "教育情况记录", "纸箱已全部清出"]).await;
+    b.fill("a-confirm_rectified-education_record", "向企业负责人讲解消防安全责任，现场指导通道管理。").await;
+    b.fill("c-confirm_rectified", "现场复查，整改到位。").await;
+    b.press("整改到位，不予处罚", None).await;
+    assert_eq!(state_shown(b).await, "已整改，不予处罚", "closed without penalty");
+    b.see("closed", &["现场复查，整改到位。", "向企业负责人讲解消防安全责任，现场指导通道管理。"]).await;
+    assert!(!b.exists("section.actions").await, "nothing left to do");
+    b.shot("24-case-closed").await;
+    b.check_a11y("/applications/<id> (case closed)").await;
+    b.sign_out().await;
+
+    // The administrator adds a reviewer; without a jurisdiction the form says so beside the field.
+    b.sign_in("admin@test.cn").await;
+    b.follow("管理").await;
+    assert_eq!(b.path().await, "/admin/users");
+    b.see("users", &["用户与角色", "admin@test.cn", &inspector]).await;
+    b.check_a11y("/admin/users").await;
+    b.follow("新建工作人员账号").await;
+    assert_eq!(b.path().await, "/admin/users/new");
+    b.fill("f-name", "王芳").await;
+    b.fill("f-email", "wang.fang@gov.cn").await;
+    b.fill("f-password", PASSWORD).await;
+    b.choose("f-role", "审核员").await;
+    b.press("创建账号", None).await;
+    b.see("user refused", &["请修改以下内容", "该角色需要辖区"]).await;
+    assert!(b.exists(".errors a[href='#f-jurisdiction']").await, "the summary links to the field");
+    assert!(b.exists(".field.invalid #f-jurisdiction").await, "the field is marked");
+    assert_eq!(b.by_id("f-email").await.value().await.unwrap().as_deref(), Some("wang.fang@gov.cn"), "input kept");
+    b.shot("25-admin-user-error").await;
+    b.check_a11y("/admin/users/new (with an error)").await;
+    b.choose("f-jurisdiction", "润州区").await;
+    b.fill("f-password", PASSWORD).await;
+    b.press("创建账号", None).await;
+    assert_eq!(b.path().await, "/admin/users", "created");
+    b.see("user listed", &["王芳", "wang.fang@gov.cn", "审核员（润州区）"]).await;
+    b.shot("26-admin-users").await;
+
+    // The failed mail (none), the audit check, the enterprise directory and one enterprise.
+    b.follow("邮件队列").await;
+    assert_eq!(b.path().await, "/admin/mail");
+    b.see("mail queue", &["邮件队列", "没有这种状态的邮件。"]).await;
+    b.check_a11y("/admin/mail").await;
+    b.follow("审计核验").await;
+    assert_eq!(b.path().await, "/admin/audit");
+    b.see("audit", &["审计核验", "记录完整", "链条完整"]).await;
+    b.not_see("audit", "发现异常").await;
+    b.shot("27-admin-audit").await;
+    b.check_a11y("/admin/audit").await;
+    b.follow("企业名录").await;
+    assert_eq!(b.path().await, "/enterprises");
+    b.see("directory", &["企业名录", &ent_name, &uscc]).await;
+    b.check_a11y("/enterprises").await;
+    b.follow(&ent_name).await;
+    assert_eq!(b.path().await, format!("/enterprises/{ent_id}"));
+    b.see("enterprise", &[&ent_name, "申请与案件", "包容审慎监管（首违不罚）", "已整改，不予处罚"]).await;
+    b.shot("28-enterprise-detail").await;
+    b.check_a11y("/enterprises/<id>").await;
+    b.sign_out().await;
 }

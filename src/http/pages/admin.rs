@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::PageUser;
 use super::paging::{Paging, encode, param};
+use super::{PageUser, role_label};
 use crate::domain::role::Role;
 use crate::domain::text::Text;
 use crate::engine::{Engine, NewUser, RoleGrant, UserPatch, UserView};
@@ -23,20 +23,6 @@ const PER_PAGE: u64 = 50;
 
 /// Role rows the user form offers when editing (the current roles and one empty row), at most.
 const MAX_ROLE_ROWS: usize = 20;
-
-/// A role's name as people read it.
-fn role_label(r: Role) -> Text {
-    match r {
-        Role::Enterprise => t("企业用户", "Enterprise user"),
-        Role::Reviewer => t("审核员", "Reviewer"),
-        Role::Expert => t("评审专家", "Expert"),
-        Role::Finance => t("财务", "Finance"),
-        Role::Inspector => t("检查员", "Inspector"),
-        Role::Admin => t("管理员", "Administrator"),
-        Role::Auditor => t("审计员", "Auditor"),
-        Role::Bank => t("合作银行", "Bank"),
-    }
-}
 
 /// The roles a form offers: staff roles, and the enterprise role only for enterprise users.
 fn role_options(enterprise_user: bool) -> Vec<Value> {
@@ -143,7 +129,7 @@ pub async fn admin_users_page(user: PageUser, q: Query) -> HttpResponse {
             "role_options": role_options(true),
             "admin_nav": "users",
         });
-        user.render("pages/admin_users.html", ctx)
+        admin_page(&user, "pages/admin_users.html", ctx)
     }
     .await;
     user.finish(r)
@@ -270,7 +256,7 @@ fn render_edit_user(
         "jurisdiction_options": jurisdiction_options(engine),
         "admin_nav": "users",
     });
-    user.render("pages/admin_user.html", ctx)
+    admin_page(&user, "pages/admin_user.html", ctx)
 }
 
 /// `GET /admin/users/{id}`: the user's roles and jurisdictions, to change; active or not.
@@ -393,7 +379,7 @@ pub async fn admin_mail_page(user: PageUser, q: Query) -> HttpResponse {
             "paging": paging.context("/admin/mail", total, &[("status", status)]),
             "admin_nav": "mail",
         });
-        user.render("pages/admin_mail.html", ctx)
+        admin_page(&user, "pages/admin_mail.html", ctx)
     }
     .await;
     user.finish(r)
@@ -493,7 +479,7 @@ pub async fn admin_audit_page(user: PageUser) -> HttpResponse {
         });
         let metrics = metrics_context(engine, &engine.metrics_text().await?);
         let ctx = json!({"audit": report, "audit_reason": reason, "metrics": metrics, "admin_nav": "audit"});
-        user.render("pages/admin_audit.html", ctx)
+        admin_page(&user, "pages/admin_audit.html", ctx)
     }
     .await;
     user.finish(r)
@@ -512,4 +498,12 @@ mod tests {
         assert_eq!(rows[0].2, "3");
         assert_eq!((rows[1].0.as_str(), rows[1].1.len(), rows[1].2.as_str()), ("y", 0, "4"));
     }
+}
+
+/// Renders an admin page, marking "Admin" as the current place in the main navigation.
+fn admin_page(user: &PageUser, name: &str, mut ctx: Value) -> Result<HttpResponse, AppError> {
+    if let Some(obj) = ctx.as_object_mut() {
+        obj.insert("nav".into(), json!("admin"));
+    }
+    user.render(name, ctx)
 }

@@ -80,7 +80,7 @@ pub async fn home_page(user: PageUser, q: web::Query<HashMap<String, String>>) -
             None => Vec::new(),
         };
         let (filter, paging) = list.context("/", page.total);
-        let ctx = json!({"applications": rows, "total": page.total, "certifications": certifications,
+        let ctx = json!({"nav": "home", "applications": rows, "total": page.total, "certifications": certifications,
                          "cases": cases, "filter": filter, "paging": paging});
         user.render("pages/home.html", ctx)
     }
@@ -99,7 +99,7 @@ pub async fn new_application_form(user: PageUser) -> HttpResponse {
         .filter(|d| may_start(&user.actor, d))
         .map(|d| json!({"key": d.key(), "title": d.title(), "description": d.description(), "category": d.category()}))
         .collect();
-    let r = user.render("pages/new.html", json!({"workflows": workflows}));
+    let r = user.render("pages/new.html", json!({"nav": "new", "workflows": workflows}));
     user.finish(r)
 }
 
@@ -165,7 +165,7 @@ pub(super) fn history(def: &WorkflowDefinition, view: &ApplicationView) -> Vec<V
         .map(|h| {
             // What the engine itself records has no title in the definition.
             let own = match (h.from.as_deref(), h.action.as_str()) {
-                (None, _) => Some(t("创建申请", "Application created")),
+                (None, _) => Some(t("创建", "Created")),
                 (_, "save") => Some(t("保存", "Saved")),
                 (_, "upload") => Some(t("上传附件", "Attachment uploaded")),
                 _ => None,
@@ -248,6 +248,15 @@ async fn blockers(engine: &Engine, user: &PageUser, view: &ApplicationView) -> R
 }
 
 /// Renders the application page, with `data` in the form (the stored data, or what was sent).
+/// Who acts next in the application's state (for a viewer who has nothing to do in it).
+fn waiting_for(def: &WorkflowDefinition, view: &ApplicationView) -> Value {
+    let Some(state) = def.state(&view.state).filter(|_| !view.is_final) else { return Value::Null };
+    if state.actions.values().any(|a| a.by == By::Applicant) {
+        return json!(t("申请企业", "the applicant"));
+    }
+    state.assignee.as_ref().map_or(Value::Null, |a| json!(super::role_label(a.role)))
+}
+
 pub(super) async fn render_application(
     user: &PageUser,
     engine: &Engine,
@@ -267,6 +276,7 @@ pub(super) async fn render_application(
         "errors": errors,
         "blockers": blockers(engine, user, view).await?,
         "votes": votes_panel(def, view),
+        "waiting_for": waiting_for(def, view),
     });
     let mut res = user.render("pages/application.html", ctx)?;
     *res.status_mut() = status;

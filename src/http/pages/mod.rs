@@ -47,7 +47,7 @@ pub use tasks::tasks_page;
 
 use crate::domain::access::Actor;
 use crate::domain::role::Role;
-use crate::domain::text::Lang;
+use crate::domain::text::{Lang, Text};
 use crate::engine::Engine;
 use crate::error::{AppError, t};
 
@@ -420,4 +420,10 @@ pub async fn stylesheet(pages: web::Data<Pages>) -> HttpResponse {
         Ok(css) => b.content_type("text/css; charset=utf-8").body(css),
         Err(_) => HttpResponse::NotFound().finish(),
     }
+}
+
+/// A role's name as people read it.
+pub(super) fn role_label(r: Role) -> Text {
+    let (zh, en) = r.names();
+    t(zh, en)
 }

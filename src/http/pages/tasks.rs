@@ -35,6 +35,7 @@ pub async fn tasks_page(user: PageUser, q: web::Query<HashMap<String, String>>) 
         let total = matching.len() as u64;
         let overdue_flag = if overdue { "1" } else { "" };
         let ctx = json!({
+            "nav": "tasks",
             "items": paging.slice(matching),
             "paging": paging.context("/tasks", total, &[("workflow", workflow), ("overdue", overdue_flag)]),
             "filter": {"workflow": workflow, "overdue": overdue},
