@@ -256,7 +256,7 @@ fn render_edit_user(
         "jurisdiction_options": jurisdiction_options(engine),
         "admin_nav": "users",
     });
-    admin_page(&user, "pages/admin_user.html", ctx)
+    admin_page(user, "pages/admin_user.html", ctx)
 }
 
 /// `GET /admin/users/{id}`: the user's roles and jurisdictions, to change; active or not.
@@ -485,6 +485,14 @@ pub async fn admin_audit_page(user: PageUser) -> HttpResponse {
     user.finish(r)
 }
 
+/// Renders an admin page, marking "Admin" as the current place in the main navigation.
+fn admin_page(user: &PageUser, name: &str, mut ctx: Value) -> Result<HttpResponse, AppError> {
+    if let Some(obj) = ctx.as_object_mut() {
+        obj.insert("nav".into(), json!("admin"));
+    }
+    user.render(name, ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::metric_rows;
@@ -498,12 +506,4 @@ mod tests {
         assert_eq!(rows[0].2, "3");
         assert_eq!((rows[1].0.as_str(), rows[1].1.len(), rows[1].2.as_str()), ("y", 0, "4"));
     }
-}
-
-/// Renders an admin page, marking "Admin" as the current place in the main navigation.
-fn admin_page(user: &PageUser, name: &str, mut ctx: Value) -> Result<HttpResponse, AppError> {
-    if let Some(obj) = ctx.as_object_mut() {
-        obj.insert("nav".into(), json!("admin"));
-    }
-    user.render(name, ctx)
 }
