@@ -274,7 +274,7 @@ pub fn describe(def: &WorkflowDefinition, lang: Lang) -> Vec<StateInfo> {
                 assignee,
                 initial: st.name == def.initial().name,
                 is_final: st.is_final,
-                editable: st.editable,
+                editable: st.editable.any(),
                 timer,
                 actions,
             }

@@ -19,7 +19,7 @@ use super::view::{
     HistoryView, LinkedApplication, Page,
 };
 use crate::domain::access::{Actor, AppFacts, Caller, may_start, may_take};
-use crate::domain::definition::{Action, By, Check, CommentRule, Starter, WorkflowDefinition};
+use crate::domain::definition::{Action, By, Check, CommentRule, Editable, Starter, WorkflowDefinition};
 use crate::domain::form::FieldError;
 use crate::domain::role::Scope;
 use crate::error::{AppError, t};
@@ -87,6 +87,46 @@ pub(super) fn action_view(def: &WorkflowDefinition, a: &Action) -> ActionView {
 /// The sequence number the next history entry of an application takes.
 fn next_seq(hist: &[history::Model]) -> i32 {
     hist.last().map_or(1, |h| h.seq + 1)
+}
+
+/// The part of a patch the applicant may make in a state with `editable: [key, …]`: a field the
+/// state does not list (nor `also`, the fields of the action taken) is refused (422, one error per
+/// field) when its value changes, and dropped when it is sent unchanged (a browser posts the whole
+/// form). Any other `editable` leaves the patch as it is.
+fn only_editable(
+    def: &WorkflowDefinition,
+    editable: &Editable,
+    also: &[String],
+    stored: &Map<String, Value>,
+    patch: Map<String, Value>,
+) -> Result<Map<String, Value>, AppError> {
+    if !matches!(editable, Editable::Fields(_)) {
+        return Ok(patch);
+    }
+    let mut kept = Map::new();
+    let mut errors = Vec::new();
+    for (k, v) in patch {
+        if editable.allows(&k) || also.contains(&k) {
+            kept.insert(k, v);
+        } else if stored.get(&k).unwrap_or(&Value::Null) != &v {
+            let label = def.form().field(&k).map(|f| f.label.clone()).unwrap_or_else(|| t(&k, &k));
+            errors.push(FieldError {
+                message: t(
+                    &format!("“{}”在当前环节不可修改", label.zh),
+                    &format!("{} cannot be changed in the current state", label.en),
+                ),
+                field: k,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(kept)
+    } else {
+        Err(AppError::Unprocessable {
+            title: t("部分字段在当前环节不可修改", "some fields cannot be changed in the current state"),
+            errors,
+        })
+    }
 }
 
 fn not_editable() -> AppError {
@@ -234,7 +274,7 @@ impl Engine {
                 "only the applicant may edit the application",
             )));
         }
-        if !state.editable {
+        if !state.editable.any() {
             return Err(not_editable());
         }
         if if_match.is_some_and(|v| v != app.version) {
@@ -244,11 +284,12 @@ impl Engine {
             title: t("表单数据无效", "the form data are not valid"),
             errors,
         })?;
+        let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
+        let patch = only_editable(&def, &state.editable, &[], &data, patch)?;
         self.check_attachments(&app, &def, &patch).await?;
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
         let world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
-        let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
         data.extend(patch.clone());
         let mut new = app.clone();
         let score = self.compute_score(&def, &data, &ent, &world, Caller::User(actor), Some(&app), now);
@@ -450,12 +491,20 @@ impl Engine {
             })?),
             None => None,
         };
+        // The applicant's data in a state that lets it change only some fields: those, and the
+        // action's own fields.
+        let patch = match (patch, caller) {
+            (Some(p), Caller::User(actor)) if actor.belongs_to(&app.enterprise_id) => {
+                Some(only_editable(&def, &state.editable, &action.fields, &data, p)?)
+            }
+            (p, _) => p,
+        };
         if let Some(p) = &patch {
             self.check_attachments(&app, &def, p).await?;
             data.extend(p.clone());
         }
         let target = def.state(&action.to).ok_or(AppError::NotFound)?;
-        if state.editable && !target.is_final {
+        if state.editable.any() && !target.is_final {
             let missing = def.form().missing(&data);
             if !missing.is_empty() {
                 return Err(AppError::Unprocessable {
@@ -730,8 +779,12 @@ impl Engine {
             None => None,
         };
         let editable = match caller {
-            Caller::User(a) => a.belongs_to(&app.enterprise_id) && state.is_some_and(|s| s.editable),
+            Caller::User(a) => a.belongs_to(&app.enterprise_id) && state.is_some_and(|s| s.editable.any()),
             Caller::System => false,
+        };
+        let editable_fields: Vec<String> = match state.filter(|_| editable) {
+            Some(s) => def.form().fields.iter().filter(|f| s.editable.allows(&f.key)).map(|f| f.key.clone()).collect(),
+            None => Vec::new(),
         };
         Ok(ApplicationView {
             id: app.id.clone(),
@@ -750,6 +803,7 @@ impl Engine {
             is_final: app.is_final,
             version: app.version,
             editable,
+            editable_fields,
             data: serde_json::from_str(&app.data).unwrap_or(json!({})),
             score: app.score.as_deref().and_then(|s| serde_json::from_str(s).ok()),
             actions,

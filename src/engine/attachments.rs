@@ -73,18 +73,25 @@ impl Engine {
             )));
         }
         let def = self.def_of(&app)?;
-        if !def.state(&app.state).is_some_and(|s| s.editable) {
+        let Some(editable) = def.state(&app.state).map(|s| &s.editable).filter(|e| e.any()) else {
             return Err(AppError::Conflict(t(
                 "申请在当前环节不可修改",
                 "the application cannot be edited in its current state",
             )));
-        }
+        };
         let Some(field) = def.form().field(&up.field) else {
             return Err(bad_field(&up.field, "表单中没有该附件字段", "the form has no such file field"));
         };
         let FieldKind::File { accept, max_mb } = &field.kind else {
             return Err(bad_field(&up.field, "该字段不是附件字段", "the field is not a file field"));
         };
+        if !editable.allows(&up.field) {
+            return Err(bad_field(
+                &up.field,
+                &format!("“{}”在当前环节不可修改", field.label.zh),
+                &format!("{} cannot be changed in the current state", field.label.en),
+            ));
+        }
         let limit = u64::from(*max_mb) * 1024 * 1024;
         if up.bytes.len() as u64 > limit {
             return Err(AppError::PayloadTooLarge(t(

@@ -45,7 +45,7 @@ impl Engine {
         let mut out = Vec::new();
         for a in actions {
             let mut reasons = Vec::new();
-            if state.editable && def.state(&a.to).is_some_and(|t| !t.is_final) {
+            if state.editable.any() && def.state(&a.to).is_some_and(|t| !t.is_final) {
                 reasons.extend(def.form().missing(&data));
             }
             // One check at a time, so that every failing one is reported, not only the first.

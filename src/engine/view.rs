@@ -99,6 +99,9 @@ pub struct ApplicationView {
     pub version: i32,
     /// Whether the caller may edit the form now.
     pub editable: bool,
+    /// The form fields the caller may change now (by a save or an upload), in the form's order;
+    /// empty when not editable.
+    pub editable_fields: Vec<String>,
     pub data: Value,
     pub score: Option<Value>,
     pub actions: Vec<ActionView>,

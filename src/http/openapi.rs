@@ -369,6 +369,7 @@ fn schemas() -> Value {
         "Application": {"type": "object", "properties": {
             "id": s("string"), "number": s("string"), "workflow": s("string"), "workflow_version": s("integer"),
             "enterprise": s("object"), "state": s("string"), "final": s("boolean"), "version": s("integer"), "data": s("object"),
+            "editable": s("boolean"), "editable_fields": {"type": "array", "items": s("string")},
             "score": {"type": ["object", "null"], "properties": {"total": s("number"), "pass": s("number"), "passed": s("boolean"), "direct": s("boolean"),
                 "indicators": {"type": "array", "items": {"type": "object", "properties": {"key": s("string"), "value": s("number"), "points": s("number"), "max": s("number"), "lost": s("number")}}}}},
             "actions": {"type": "array", "items": {"type": "object", "properties": {"name": s("string"), "to": s("string"), "comment": s("string"),

@@ -34,7 +34,7 @@ pub fn definition_json(def: &WorkflowDefinition, lang: Lang) -> Value {
         .states()
         .map(|s| {
             json!({
-                "name": s.name, "title": s.title, "editable": s.editable, "final": s.is_final,
+                "name": s.name, "title": s.title, "editable": s.editable.to_json(), "final": s.is_final,
                 "assignee": s.assignee.as_ref().map(|a| json!({"role": a.role, "scope": a.scope, "separate_from": a.separate_from})),
                 "actions": s.actions.values().map(|a| json!({
                     "name": a.name, "title": a.title, "to": a.to, "by": by(a.by),

@@ -18,6 +18,7 @@ mod certifications;
 mod clocks;
 mod concurrency;
 mod demo;
+mod editable;
 mod errors;
 mod lifecycle;
 mod mail;

@@ -291,7 +291,7 @@ fn every_page_template_renders() {
             .iter()
             .map(|k| {
                 json!({"key": k, "kind": k, "label": text, "help": text, "required": true, "value": "1",
-                       "options": [{"value": "1", "label": text}], "file": null})
+                       "options": [{"value": "1", "label": text}], "file": null, "editable": true})
             })
             .collect();
     let ctx = json!({

@@ -192,12 +192,50 @@ pub enum Effect {
     Notify(Notify),
 }
 
+/// Which form fields the applicant may change in a state (`editable:` of the definition).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Editable {
+    /// `editable: false` (the default): none.
+    #[default]
+    No,
+    /// `editable: true`: every field.
+    All,
+    /// `editable: [key, …]`: only these fields of the form.
+    Fields(Vec<String>),
+}
+
+impl Editable {
+    /// Whether the field `key` may be changed.
+    pub fn allows(&self, key: &str) -> bool {
+        match self {
+            Editable::No => false,
+            Editable::All => true,
+            Editable::Fields(keys) => keys.iter().any(|k| k == key),
+        }
+    }
+
+    /// Whether some field may be changed.
+    pub fn any(&self) -> bool {
+        !matches!(self, Editable::No)
+    }
+
+    /// As written: `false`, `true` or the list of keys.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Editable::No => serde_json::Value::Bool(false),
+            Editable::All => serde_json::Value::Bool(true),
+            Editable::Fields(keys) => serde_json::json!(keys),
+        }
+    }
+}
+
 /// A state of the workflow.
 #[derive(Debug, Clone)]
 pub struct State {
     pub name: String,
     pub title: Option<Text>,
-    pub editable: bool,
+    /// The fields the applicant may change while the application is here.
+    pub editable: Editable,
     pub assignee: Option<Assignee>,
     pub actions: IndexMap<String, Action>,
     pub timeout: Option<Timeout>,

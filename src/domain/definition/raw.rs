@@ -135,7 +135,7 @@ pub struct State {
     #[serde(default)]
     pub title: Option<Text>,
     #[serde(default)]
-    pub editable: bool,
+    pub editable: Option<S<Editable>>,
     #[serde(default)]
     pub assignee: Option<S<Assignee>>,
     #[serde(default)]
@@ -152,6 +152,37 @@ pub struct State {
     pub pauses: Option<S<String>>,
     #[serde(default, rename = "final")]
     pub is_final: bool,
+}
+
+/// `editable: true | false` (every field or none) or `editable: [key, …]` (only these fields).
+/// Read by hand rather than `untagged`, so that each key keeps its place for error messages.
+#[derive(Debug)]
+pub enum Editable {
+    All(bool),
+    Fields(Vec<S<String>>),
+}
+
+impl<'de> Deserialize<'de> for Editable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Editable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a list of field keys")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Editable, E> {
+                Ok(Editable::All(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Editable, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = seq.next_element()? {
+                    keys.push(k);
+                }
+                Ok(Editable::Fields(keys))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,8 +10,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::raw;
 use super::{
-    Action, Assignee, By, Check, CommentRule, DefinitionError, DurationSpec, Effect, Extension, Notify, Remind,
-    Starter, State, Target, Timeout, WorkflowDefinition,
+    Action, Assignee, By, Check, CommentRule, DefinitionError, DurationSpec, Editable, Effect, Extension, Notify,
+    Remind, Starter, State, Target, Timeout, WorkflowDefinition,
 };
 use crate::domain::duration::Span;
 use crate::domain::expr::{ExprEngine, Names};
@@ -441,6 +441,7 @@ fn build_state(
     let has_scoring = set.has_scoring;
     let loc = st.referenced;
     let st = st.value;
+    let editable = build_editable(name, st.editable, names, c);
     let assignee = st.assignee.map(|a| {
         let role = match a.value.role.value.parse::<Role>() {
             Ok(Role::Enterprise) => {
@@ -704,7 +705,7 @@ fn build_state(
     State {
         name: name.to_string(),
         title: st.title,
-        editable: st.editable,
+        editable,
         assignee,
         actions,
         timeout,
@@ -712,6 +713,32 @@ fn build_state(
         on_enter,
         pauses,
         is_final: st.is_final,
+    }
+}
+
+/// `editable:` of a state: a flag, or the keys of the form fields that may be changed.
+fn build_editable(name: &str, raw: Option<Spanned<raw::Editable>>, names: &Names, c: &mut Collector<'_>) -> Editable {
+    let Some(raw) = raw else { return Editable::No };
+    match raw.value {
+        raw::Editable::All(true) => Editable::All,
+        raw::Editable::All(false) => Editable::No,
+        raw::Editable::Fields(list) => {
+            if list.is_empty() {
+                c.at(raw.referenced, format!("`editable` of state `{name}` lists no field; write `editable: false`"));
+                return Editable::No;
+            }
+            let mut keys: Vec<String> = Vec::new();
+            for f in list {
+                if !names.form_fields.contains(&f.value) {
+                    c.at(f.referenced, format!("`editable` of state `{name}` names unknown field `{}`", f.value));
+                } else if keys.contains(&f.value) {
+                    c.at(f.referenced, format!("`editable` of state `{name}` lists field `{}` twice", f.value));
+                } else {
+                    keys.push(f.value);
+                }
+            }
+            Editable::Fields(keys)
+        }
     }
 }
 
@@ -758,7 +785,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::{Context, parse_definition};
-    use crate::domain::definition::{Catalogue, DefinitionError, SourceFile, WorkflowDefinition};
+    use crate::domain::definition::{Catalogue, DefinitionError, Editable, SourceFile, WorkflowDefinition};
     use crate::domain::expr::ExprEngine;
 
     /// A small workflow that uses forms, eligibility, scoring, assignees, timeouts, reminders,
@@ -1279,6 +1306,33 @@ scoring:
             .unwrap_or_else(|e| panic!("{}", show(&e)));
         let approve = &def.state("review").map(|s| s.actions["approve"].clone()).unwrap();
         assert_eq!(approve.fields, vec!["amount".to_string()]);
+    }
+
+    #[test]
+    fn editable_may_list_fields_of_the_form() {
+        let def = parse(&with(&[("    editable: true\n", "    editable: [report]\n")]))
+            .unwrap_or_else(|e| panic!("{}", show(&e)));
+        let draft = &def.state("draft").unwrap().editable;
+        assert_eq!(*draft, Editable::Fields(vec!["report".to_string()]));
+        assert!(draft.allows("report") && !draft.allows("amount") && draft.any());
+        let def = parse(&with(&[("    editable: true\n", "    editable: false\n")])).unwrap();
+        assert_eq!(def.state("draft").unwrap().editable, Editable::No);
+        let def = parse(MINIMAL).unwrap();
+        assert!(def.state("draft").unwrap().editable.allows("amount"), "`true`: every field");
+        assert_eq!(def.state("review").unwrap().editable, Editable::No, "absent: none");
+    }
+
+    #[test]
+    fn editable_fields_must_be_fields_of_the_form() {
+        let src = with(&[("    editable: true\n", "    editable: [report, facts]\n")]);
+        assert_only(&src, at(&src, "facts]"), "`editable` of state `draft` names unknown field `facts`");
+        let src = with(&[("    editable: true\n", "    editable: [report, report]\n")]);
+        assert_only(&src, at(&src, "report]"), "`editable` of state `draft` lists field `report` twice");
+        let src = with(&[("    editable: true\n", "    editable: []\n")]);
+        assert_only(&src, at(&src, "[]"), "lists no field; write `editable: false`");
+        let src = with(&[("    editable: true\n", "    editable: report\n")]);
+        let (line, _) = at(&src, "editable: report");
+        assert!(errors(&src).iter().any(|e| e.line == line), "a single key is not a list: {}", show(&errors(&src)));
     }
 
     #[test]

@@ -125,7 +125,8 @@ fn input_value(v: Option<&Value>) -> String {
 }
 
 /// The form's fields with their current values, ready for the template. A file field shows the
-/// attachment its value names (the latest upload), with a link to download it.
+/// attachment its value names (the latest upload), with a link to download it; `editable` tells
+/// whether the visitor may change the field now.
 pub(super) fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Value) -> Vec<Value> {
     let by_action = def.action_fields();
     def.form()
@@ -144,6 +145,7 @@ pub(super) fn fields(def: &WorkflowDefinition, view: &ApplicationView, data: &Va
                 "required": f.required, "value": input_value(data.get(&f.key)), "options": options,
                 "file": att.map(|a| a.filename.clone()), "file_id": att.map(|a| a.id.clone()), "accept": accept,
                 "by_action": by_action.contains(f.key.as_str()),
+                "editable": view.editable_fields.contains(&f.key),
             })
         })
         .collect()
@@ -294,7 +296,8 @@ pub async fn application_page(user: PageUser, id: web::Path<String>) -> HttpResp
     user.finish(r)
 }
 
-/// `POST /applications/{id}/save`: saves the draft; errors show beside the fields (422).
+/// `POST /applications/{id}/save`: saves the draft (the fields the state lets the applicant
+/// change; any others posted are ignored); errors show beside the fields (422).
 pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> HttpResponse {
     let r = async {
         user.check_csrf(&form)?;
@@ -307,6 +310,7 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
             .fields
             .iter()
             .filter(|f| !matches!(f.kind, FieldKind::File { .. }) && !by_action.contains(f.key.as_str()))
+            .filter(|f| view.editable_fields.contains(&f.key))
             .filter_map(|f| form.get(&f.key).map(|v| (f.key.clone(), Value::String(v.clone()))))
             .collect();
         let version = form.get("version").and_then(|v| v.parse().ok());

@@ -116,7 +116,7 @@ pub async fn dashboard_page(user: PageUser) -> HttpResponse {
             let batch = engine.list_applications(&user.actor, f).await?;
             for a in &batch.items {
                 let def = engine.def_of_summary(&a.workflow, a.workflow_version);
-                let editable = def.and_then(|d| d.state(&a.state)).is_some_and(|s| s.editable);
+                let editable = def.and_then(|d| d.state(&a.state)).is_some_and(|s| s.editable.any());
                 let slot = if a.is_final {
                     2
                 } else if editable {
