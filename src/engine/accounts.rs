@@ -492,6 +492,19 @@ impl Engine {
         if p.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             errors.push(field("name", "请填写姓名", "the name is required"));
         }
+        // An administrator cannot lock themselves out: another administrator must do that.
+        if u.id == actor.id {
+            if p.active == Some(false) {
+                errors.push(field("active", "不能停用自己的账号", "you cannot deactivate your own account"));
+            }
+            if p.roles.as_ref().is_some_and(|r| !r.iter().any(|g| g.role == Role::Admin)) {
+                errors.push(field(
+                    "roles",
+                    "不能取消自己的管理员角色",
+                    "you cannot remove your own administrator role",
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(invalid(errors));
         }

@@ -244,6 +244,26 @@ dual_test!(an_admin_creates_lists_changes_and_deactivates_a_reviewer, |app: Test
     assert_eq!(login(&app, "li@gov.cn", PASSWORD).await.status, StatusCode::OK);
 });
 
+dual_test!(an_admin_cannot_lock_themselves_out, |app: TestApp| async move {
+    let admin = app.login("admin@test.cn").await;
+    let me = app.get("/api/me", &admin).await.body["id"].as_str().unwrap().to_string();
+
+    let r = app.patch(&format!("/api/users/{me}"), &admin, json!({"active": false})).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "active");
+    let r = app.patch(&format!("/api/users/{me}"), &admin, json!({"roles": [{"role": "auditor"}]})).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "roles");
+
+    // Nothing changed: still an active administrator.
+    let users = app.get("/api/users", &admin).await;
+    let mine = users.body["items"].as_array().unwrap().iter().find(|u| u["id"] == me.as_str()).unwrap().clone();
+    assert_eq!((mine["active"].clone(), mine["roles"][0]["role"].clone()), (json!(true), json!("admin")));
+    // Their own name they may change.
+    let r = app.patch(&format!("/api/users/{me}"), &admin, json!({"name": "系统管理员"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+});
+
 dual_test!(a_staff_role_needs_a_jurisdiction_and_other_roles_take_none, |app: TestApp| async move {
     let admin = app.login("admin@test.cn").await;
     let cases = [
