@@ -33,6 +33,15 @@ pub struct ActionRequest {
     pub data: Option<Map<String, Value>>,
 }
 
+/// How many applications stand in a state of a workflow version.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct StateCount {
+    pub workflow: String,
+    pub workflow_version: i32,
+    pub state: String,
+    pub count: i64,
+}
+
 /// Filters of `GET /api/applications`.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -865,6 +874,26 @@ impl Engine {
                 .unwrap_or_default()),
         );
         Some(cond)
+    }
+
+    /// The applications the caller may see, counted by workflow, version and state (one query).
+    pub async fn application_counts(&self, actor: &Actor) -> Result<Vec<StateCount>, AppError> {
+        use sea_orm::QuerySelect;
+        let mut q = application::Entity::find()
+            .select_only()
+            .column(application::Column::Workflow)
+            .column(application::Column::WorkflowVersion)
+            .column(application::Column::State)
+            .column_as(application::Column::Id.count(), "count");
+        if let Some(c) = Self::visibility(actor) {
+            q = q.filter(c);
+        }
+        Ok(q.group_by(application::Column::Workflow)
+            .group_by(application::Column::WorkflowVersion)
+            .group_by(application::Column::State)
+            .into_model::<StateCount>()
+            .all(&self.db)
+            .await?)
     }
 
     /// `GET /api/applications`: what the caller may see, filtered and paged.

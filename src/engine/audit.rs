@@ -9,6 +9,22 @@ use super::transition::entry_hash;
 use crate::error::AppError;
 use crate::storage::entities::{application, history};
 
+/// A count of rows sharing two keys.
+#[derive(Debug, Clone, Serialize, sea_orm::FromQueryResult)]
+pub struct Tally {
+    pub a: String,
+    pub b: String,
+    pub n: i64,
+}
+
+/// What `/metrics` reports.
+#[derive(Debug, Clone)]
+pub struct Gauges {
+    pub applications: Vec<Tally>,
+    pub timers: Vec<Tally>,
+    pub mail: Vec<Tally>,
+}
+
 /// The result of `certflow audit verify` and `GET /api/audit/verify`.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
@@ -83,31 +99,21 @@ impl Engine {
 
 impl Engine {
     /// Prometheus text: applications by workflow and state, timers and mail by status.
-    pub async fn metrics_text(&self) -> Result<String, AppError> {
-        use sea_orm::{FromQueryResult, QuerySelect};
-        use std::fmt::Write;
-        #[derive(FromQueryResult)]
-        struct Row {
-            a: String,
-            b: String,
-            n: i64,
-        }
-        let mut out = String::new();
-        let apps = application::Entity::find()
+    /// Rows counted by two keys: applications by workflow and state, timers by kind and status,
+    /// mail by template and status.
+    pub async fn gauges(&self) -> Result<Gauges, AppError> {
+        use crate::storage::entities::{outbox, timer};
+        use sea_orm::QuerySelect;
+        let applications = application::Entity::find()
             .select_only()
             .column_as(application::Column::Workflow, "a")
             .column_as(application::Column::State, "b")
             .column_as(application::Column::Id.count(), "n")
             .group_by(application::Column::Workflow)
             .group_by(application::Column::State)
-            .into_model::<Row>()
+            .into_model::<Tally>()
             .all(&self.db)
             .await?;
-        out.push_str("# TYPE certflow_applications gauge\n");
-        for r in apps {
-            let _ = writeln!(out, "certflow_applications{{workflow=\"{}\",state=\"{}\"}} {}", r.a, r.b, r.n);
-        }
-        use crate::storage::entities::{outbox, timer};
         let timers = timer::Entity::find()
             .select_only()
             .column_as(timer::Column::Kind, "a")
@@ -115,13 +121,9 @@ impl Engine {
             .column_as(timer::Column::Id.count(), "n")
             .group_by(timer::Column::Kind)
             .group_by(timer::Column::Status)
-            .into_model::<Row>()
+            .into_model::<Tally>()
             .all(&self.db)
             .await?;
-        out.push_str("# TYPE certflow_timers gauge\n");
-        for r in timers {
-            let _ = writeln!(out, "certflow_timers{{kind=\"{}\",status=\"{}\"}} {}", r.a, r.b, r.n);
-        }
         let mail = outbox::Entity::find()
             .select_only()
             .column_as(outbox::Column::Template, "a")
@@ -129,12 +131,26 @@ impl Engine {
             .column_as(outbox::Column::Id.count(), "n")
             .group_by(outbox::Column::Template)
             .group_by(outbox::Column::Status)
-            .into_model::<Row>()
+            .into_model::<Tally>()
             .all(&self.db)
             .await?;
-        out.push_str("# TYPE certflow_mail gauge\n");
-        for r in mail {
-            let _ = writeln!(out, "certflow_mail{{template=\"{}\",status=\"{}\"}} {}", r.a, r.b, r.n);
+        Ok(Gauges { applications, timers, mail })
+    }
+
+    /// `GET /metrics`: the gauges in the Prometheus text format.
+    pub async fn metrics_text(&self) -> Result<String, AppError> {
+        use std::fmt::Write;
+        let g = self.gauges().await?;
+        let mut out = String::new();
+        for (name, labels, rows) in [
+            ("certflow_applications", ("workflow", "state"), &g.applications),
+            ("certflow_timers", ("kind", "status"), &g.timers),
+            ("certflow_mail", ("template", "status"), &g.mail),
+        ] {
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for r in rows {
+                let _ = writeln!(out, "{name}{{{}=\"{}\",{}=\"{}\"}} {}", labels.0, r.a, labels.1, r.b, r.n);
+            }
         }
         Ok(out)
     }

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 pub use accounts::{FirstUser, LoginResult, NewEnterprise, NewUser, Registration, RoleGrant, UserPatch, UserView};
-pub use applications::{ActionRequest, ListFilter, TaskItem};
+pub use applications::{ActionRequest, ListFilter, StateCount, TaskItem};
 pub use attachments::{AttachmentInfo, Upload};
-pub use audit::AuditReport;
+pub use audit::{AuditReport, Gauges, Tally};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use directory::{CaseLine, EnterpriseFilter, EnterpriseLine, QueueItem};
 pub use eligibility::Blocker;

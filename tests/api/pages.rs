@@ -353,7 +353,7 @@ fn every_page_template_renders() {
         "targets_svg": "<svg role=\"img\"></svg>",
         "by_workflow": [{"key": "k", "title": "T", "drafting": "1", "review": "2", "closed": "3", "total": "6",
                          "states": [{"title": "S", "count": "1"}]}],
-        "applications_svg": "<svg role=\"img\"></svg>", "partial": true,
+        "applications_svg": "<svg role=\"img\"></svg>",
         "budgets": [{"label": "B 2026", "total": "¥1.00", "spent": "¥0.00", "reserved": "¥0.00", "left": "¥1.00"}],
         "budgets_svg": "<svg role=\"img\"></svg>",
         "metrics": {"applications": [{"workflow": text, "state": text, "count": "2"}],

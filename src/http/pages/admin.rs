@@ -12,7 +12,7 @@ use super::paging::{Paging, encode, param};
 use super::{PageUser, role_label};
 use crate::domain::role::Role;
 use crate::domain::text::Text;
-use crate::engine::{Engine, NewUser, RoleGrant, UserPatch, UserView};
+use crate::engine::{Engine, Gauges, NewUser, RoleGrant, UserPatch, UserView};
 use crate::error::{AppError, t};
 
 type Form = web::Form<HashMap<String, String>>;
@@ -407,48 +407,24 @@ pub async fn submit_mail_retry(user: PageUser, id: web::Path<String>, form: Form
 
 // ---------------------------------------------------------------- audit
 
-/// One gauge line of `/metrics`: metric, labels, count.
-type MetricRow = (String, Vec<(String, String)>, String);
-
-/// The gauges of `/metrics`, grouped for reading.
-fn metric_rows(text: &str) -> Vec<MetricRow> {
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let Some((head, value)) = line.rsplit_once(' ') else { continue };
-        let (name, labels) = head.split_once('{').unwrap_or((head, ""));
-        let labels = labels
-            .trim_end_matches('}')
-            .split("\",")
-            .filter_map(|p| p.split_once("=\""))
-            .map(|(k, v)| (k.to_string(), v.trim_end_matches('"').to_string()))
-            .collect();
-        out.push((name.to_string(), labels, value.to_string()));
-    }
-    out
-}
-
 /// The counts beside the audit result: applications by programme and step, mail and timers by
 /// status.
-fn metrics_context(engine: &Engine, text: &str) -> Value {
-    let mut applications = Vec::new();
-    let mut mail = Vec::new();
-    let mut timers = Vec::new();
-    for (name, labels, value) in metric_rows(text) {
-        let get = |k: &str| labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone()).unwrap_or_default();
-        match name.as_str() {
-            "certflow_applications" => {
-                let (w, s) = (get("workflow"), get("state"));
-                let def = engine.defs.catalogue.latest(&w);
-                let title = def.map_or_else(|| t(&w, &w), |d| d.title().clone());
-                let state = def.and_then(|d| d.state(&s)).and_then(|st| st.title.clone()).unwrap_or_else(|| t(&s, &s));
-                applications.push(json!({"workflow": title, "state": state, "count": value}));
-            }
-            "certflow_mail" => mail.push(json!({"template": get("template"), "status": get("status"), "count": value})),
-            "certflow_timers" => timers.push(json!({"kind": get("kind"), "status": get("status"), "count": value})),
-            _ => {}
-        }
-    }
-    json!({"applications": applications, "mail": mail, "timers": timers})
+fn metrics_context(engine: &Engine, g: &Gauges) -> Value {
+    let applications: Vec<Value> = g
+        .applications
+        .iter()
+        .map(|r| {
+            let def = engine.defs.catalogue.latest(&r.a);
+            let title = def.map_or_else(|| t(&r.a, &r.a), |d| d.title().clone());
+            let state =
+                def.and_then(|d| d.state(&r.b)).and_then(|st| st.title.clone()).unwrap_or_else(|| t(&r.b, &r.b));
+            json!({"workflow": title, "state": state, "count": r.n})
+        })
+        .collect();
+    let pairs = |rows: &[crate::engine::Tally], key: &str| -> Vec<Value> {
+        rows.iter().map(|r| json!({key: r.a, "status": r.b, "count": r.n})).collect()
+    };
+    json!({"applications": applications, "mail": pairs(&g.mail, "template"), "timers": pairs(&g.timers, "kind")})
 }
 
 /// `GET /admin/audit`: walks every application's hash chain (admins and auditors, as
@@ -477,7 +453,7 @@ pub async fn admin_audit_page(user: PageUser) -> HttpResponse {
                 t(r, r)
             }
         });
-        let metrics = metrics_context(engine, &engine.metrics_text().await?);
+        let metrics = metrics_context(engine, &engine.gauges().await?);
         let ctx = json!({"audit": report, "audit_reason": reason, "metrics": metrics, "admin_nav": "audit"});
         admin_page(&user, "pages/admin_audit.html", ctx)
     }
@@ -491,19 +467,4 @@ fn admin_page(user: &PageUser, name: &str, mut ctx: Value) -> Result<HttpRespons
         obj.insert("nav".into(), json!("admin"));
     }
     user.render(name, ctx)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::metric_rows;
-
-    #[test]
-    fn metrics_lines_are_read_with_their_labels() {
-        let rows = metric_rows("# TYPE x gauge\nx{workflow=\"a-b\",state=\"draft\"} 3\ny 4\n");
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].0, "x");
-        assert_eq!(rows[0].1, vec![("workflow".into(), "a-b".into()), ("state".into(), "draft".into())]);
-        assert_eq!(rows[0].2, "3");
-        assert_eq!((rows[1].0.as_str(), rows[1].1.len(), rows[1].2.as_str()), ("y", 0, "4"));
-    }
 }

@@ -9,11 +9,7 @@ use super::PageUser;
 use crate::domain::chart::{self, Progress, Stack};
 use crate::domain::svg::{describe, diagram};
 use crate::domain::text::Lang;
-use crate::engine::ListFilter;
 use crate::error::AppError;
-
-/// Applications read for the chart of applications by workflow, at most (100 a page).
-const MAX_PAGES: u64 = 100;
 
 fn tr(lang: Lang, zh: &str, en: &str) -> String {
     if lang == Lang::En { en.to_string() } else { zh.to_string() }
@@ -109,33 +105,18 @@ pub async fn dashboard_page(user: PageUser) -> HttpResponse {
         // Applications by workflow: in drafting, under review, closed.
         let mut by_workflow: BTreeMap<String, [u64; 3]> = BTreeMap::new();
         let mut by_state: BTreeMap<(String, String), (u64, String)> = BTreeMap::new();
-        let mut page = 1;
-        let mut partial = false;
-        loop {
-            let f = ListFilter { page: Some(page), per_page: Some(100), ..ListFilter::default() };
-            let batch = engine.list_applications(&user.actor, f).await?;
-            for a in &batch.items {
-                let def = engine.def_of_summary(&a.workflow, a.workflow_version);
-                let editable = def.and_then(|d| d.state(&a.state)).is_some_and(|s| s.editable.any());
-                let slot = if a.is_final {
-                    2
-                } else if editable {
-                    0
-                } else {
-                    1
-                };
-                by_workflow.entry(a.workflow.clone()).or_default()[slot] += 1;
-                let title = a.state_title.as_ref().map_or_else(|| a.state.clone(), |t| t.get(lang).to_string());
-                by_state.entry((a.workflow.clone(), a.state.clone())).or_insert((0, title)).0 += 1;
-            }
-            if batch.items.len() < 100 || page * 100 >= batch.total {
-                break;
-            }
-            if page >= MAX_PAGES {
-                partial = true;
-                break;
-            }
-            page += 1;
+        for c in engine.application_counts(&user.actor).await? {
+            let n = u64::try_from(c.count).unwrap_or(0);
+            let def = engine.def_of_summary(&c.workflow, c.workflow_version);
+            let state = def.and_then(|d| d.state(&c.state));
+            let slot = match state {
+                Some(s) if s.is_final => 2,
+                Some(s) if s.editable.any() => 0,
+                _ => 1,
+            };
+            by_workflow.entry(c.workflow.clone()).or_default()[slot] += n;
+            let title = state.and_then(|s| s.title.as_ref()).map_or_else(|| c.state.clone(), |t| t.get(lang).to_string());
+            by_state.entry((c.workflow.clone(), c.state.clone())).or_insert((0, title)).0 += n;
         }
         let title_of = |key: &str| {
             engine.defs.catalogue.latest(key).map_or_else(|| key.to_string(), |d| d.title().get(lang).to_string())
@@ -246,7 +227,7 @@ pub async fn dashboard_page(user: PageUser) -> HttpResponse {
                 "nav": "dashboard",
                 "dashboard": {"title": d["title"], "generated_at": d["generated_at"], "averages": d["averages"]},
                 "targets": target_rows, "targets_svg": targets_svg,
-                "by_workflow": app_rows, "applications_svg": apps_svg, "partial": partial,
+                "by_workflow": app_rows, "applications_svg": apps_svg,
                 "budgets": budget_table, "budgets_svg": budgets_svg,
             }),
         )

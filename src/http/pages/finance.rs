@@ -13,7 +13,7 @@ use crate::engine::Engine;
 /// The category of the workflows whose applications pay money out (`category:` of a definition).
 /// Whether the actor works a workflow that pays out of a budget (assignee or named role of one of its actions):
 /// then the navigation offers the finance page.
-pub(super) fn works_rewards(engine: &Engine, actor: &Actor) -> bool {
+pub(super) fn works_disbursements(engine: &Engine, actor: &Actor) -> bool {
     engine.defs.catalogue.latest_all().filter(|d| d.disburses()).any(|d| {
         d.states().any(|s| {
             s.actions.values().any(|a| match a.by {
@@ -41,7 +41,7 @@ pub(super) fn yuan(amount: &str) -> String {
     format!("{sign}¥{grouped}.{cents}")
 }
 
-/// `GET /finance`: what waits for the caller in the reward workflows, each with its own action
+/// `GET /finance`: what waits for the caller in the workflows that pay out of a budget, each with its own action
 /// forms, and this year's budgets. Only those who may see budgets (as `GET /api/budgets`).
 pub async fn finance_page(user: PageUser) -> HttpResponse {
     let r = async {

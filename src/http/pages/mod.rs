@@ -210,7 +210,7 @@ impl Visitor {
                 "staff": a.roles.iter().any(|(r, _)| *r != Role::Enterprise),
                 "admin": a.has_role(Role::Admin), "auditor": a.has_role(Role::Auditor),
                 "programme": a.roles.iter().any(|(r, _)| !matches!(r, Role::Enterprise | Role::Bank)),
-                "finance": finance::works_rewards(&self.engine, a), "cases": cases::works_cases(&self.engine, a),
+                "finance": finance::works_disbursements(&self.engine, a), "cases": cases::works_cases(&self.engine, a),
             })),
         })
     }
