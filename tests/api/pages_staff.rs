@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::dual_test;
-use crate::helpers::{Backend, TestApp, definitions_with, good_sample, spawn_app_with};
+use crate::helpers::{TestApp, good_sample};
 use crate::pages::Browser;
 
 /// Takes a sample application of an enterprise to recognition; returns the reward's id.
@@ -32,11 +32,9 @@ async fn recognised_reward(app: &TestApp, ent: &str, district: &str) -> String {
     v.body["children"][0]["id"].as_str().unwrap().to_string()
 }
 
-/// The sample reward, filed under the `reward` category so that the finance page lists it.
-async fn finance_pays_a_reward_through_the_queue(backend: Backend) {
+// The sample reward pays out of a budget, so the finance page lists it.
+dual_test!(finance_pays_a_reward_through_the_queue, |app: TestApp| async move {
     // Arrange
-    let defs = definitions_with(&[("sample-reward.yaml", "category: sample", "category: reward")]);
-    let app = spawn_app_with(backend, defs.path()).await;
     let finance = app.staff(Role::Finance, None).await;
     let (_, ent) = app.register_enterprise("jingkou").await;
     let reward = recognised_reward(&app, &ent, "jingkou").await;
@@ -90,18 +88,7 @@ async fn finance_pays_a_reward_through_the_queue(backend: Backend) {
     assert!(!rb.html("/").await.contains("href=\"/finance\""), "no nav link");
     let eb = Browser::signed_in(&app, &ent).await;
     assert_eq!(eb.get("/finance").await.status(), StatusCode::FORBIDDEN);
-}
-
-#[tokio::test]
-async fn finance_pays_a_reward_through_the_queue_sqlite() {
-    finance_pays_a_reward_through_the_queue(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set CERTFLOW_TEST_POSTGRES_URL to run it")]
-async fn finance_pays_a_reward_through_the_queue_postgres() {
-    finance_pays_a_reward_through_the_queue(Backend::Postgres).await;
-}
+});
 
 dual_test!(an_inspector_opens_and_orders_a_case_through_the_pages, |app: TestApp| async move {
     // Arrange
