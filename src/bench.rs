@@ -396,6 +396,10 @@ async fn measure(url: &str, dir: &Path, args: &BenchArgs) -> anyhow::Result<Figu
         tick: Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,
+        // Every enterprise registers from one address here.
+        sign_in_rate: crate::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        register_rate: crate::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        trust_forwarded: false,
     };
     let engine = build_engine(&settings, Arc::new(SystemClock)).await?;
     let (engine_time, mut samples, applicant) = lifecycles(&engine, n).await?;

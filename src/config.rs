@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::domain::throttle::Rate;
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -35,6 +37,13 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// Whether the scheduler runs (tests drive the sweep by hand).
     pub run_scheduler: bool,
+    /// Sign-in requests per client address (`CERTFLOW_SIGN_IN_RATE`, default `20/min`).
+    pub sign_in_rate: Rate,
+    /// Registrations per client address (`CERTFLOW_REGISTER_RATE`, default `10/hour`).
+    pub register_rate: Rate,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For`: only behind a reverse
+    /// proxy that sets them (`CERTFLOW_TRUST_FORWARDED=1`).
+    pub trust_forwarded: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -87,6 +96,12 @@ impl Settings {
             tick: parse_tick(&var("CERTFLOW_TICK").unwrap_or_else(|| "1s".into()))?,
             base_url: var("CERTFLOW_BASE_URL"),
             run_scheduler: true,
+            sign_in_rate: Rate::parse(&var("CERTFLOW_SIGN_IN_RATE").unwrap_or_else(|| "20/min".into()))
+                .map_err(|e| format!("CERTFLOW_SIGN_IN_RATE: {e}"))?,
+            register_rate: Rate::parse(&var("CERTFLOW_REGISTER_RATE").unwrap_or_else(|| "10/hour".into()))
+                .map_err(|e| format!("CERTFLOW_REGISTER_RATE: {e}"))?,
+            trust_forwarded: var("CERTFLOW_TRUST_FORWARDED")
+                .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
         })
     }
 }

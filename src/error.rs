@@ -24,8 +24,9 @@ pub enum AppError {
     PayloadTooLarge(Text),
     #[error("{}", .title.en)]
     Unprocessable { title: Text, errors: Vec<FieldError> },
-    #[error("{}", .0.en)]
-    Locked(Text),
+    /// 429 with `Retry-After`.
+    #[error("{}", .message.en)]
+    TooManyRequests { message: Text, retry_after_secs: u64 },
     #[error("{}", .0.en)]
     Unavailable(Text),
     #[error(transparent)]
@@ -53,7 +54,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Unprocessable { .. } => "unprocessable",
-            AppError::Locked(_) => "locked",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -76,7 +77,7 @@ impl AppError {
             AppError::Conflict(_) => t("冲突", "Conflict"),
             AppError::PayloadTooLarge(_) => t("内容过大", "Payload too large"),
             AppError::Unprocessable { title, .. } => title.clone(),
-            AppError::Locked(_) => t("账户已锁定", "Account locked"),
+            AppError::TooManyRequests { .. } => t("请求过于频繁", "Too many requests"),
             AppError::Unavailable(_) => t("服务暂不可用", "Service unavailable"),
             AppError::Internal(_) => t("服务器内部错误", "Internal server error"),
         }
@@ -89,8 +90,8 @@ impl AppError {
             | AppError::Forbidden(d)
             | AppError::Conflict(d)
             | AppError::PayloadTooLarge(d)
-            | AppError::Locked(d)
             | AppError::Unavailable(d) => Some(d.clone()),
+            AppError::TooManyRequests { message, .. } => Some(message.clone()),
             AppError::NotFound => {
                 Some(t("请求的资源不存在或您无权查看", "The resource does not exist or you may not see it"))
             }
@@ -152,7 +153,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Locked(_) => StatusCode::LOCKED,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -165,7 +166,11 @@ impl ResponseError for AppError {
         // The language is applied by the middleware in `http::lang`, which re-renders the body;
         // this default is Chinese, the product's first language.
         let lang = LANG.try_with(|l| *l).unwrap_or_default();
-        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self.problem(lang))
+        let mut b = HttpResponse::build(self.status_code());
+        if let AppError::TooManyRequests { retry_after_secs, .. } = self {
+            b.insert_header((actix_web::http::header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        b.content_type("application/problem+json").json(self.problem(lang))
     }
 }
 

@@ -39,6 +39,9 @@ pub async fn start(engine: Engine, tick: Duration) -> anyhow::Result<JobSchedule
                     Ok(_) => *last = Some(std::time::Instant::now()),
                     Err(e) => tracing::error!(error = %e, "certification sweep failed"),
                 }
+                if let Err(e) = engine.purge_sign_in_failures().await {
+                    tracing::error!(error = %e, "forgetting old sign-in failures failed");
+                }
             }
             if let Err(e) = engine.deliver_mail().await {
                 tracing::error!(error = %e, "mail delivery failed");

@@ -89,6 +89,11 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
     let mut engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
     engine.lease = chrono::Duration::from_std(settings.lease).unwrap_or(engine.lease);
+    engine.limits = std::sync::Arc::new(crate::engine::Limits::new(
+        settings.sign_in_rate,
+        settings.register_rate,
+        settings.trust_forwarded,
+    ));
     engine.sync_budgets(&engine.db).await.context("bringing the budgets in line with budgets.yaml")?;
     if let Some((email, password)) = &settings.admin
         && engine.ensure_admin(email, password).await.map_err(|e| anyhow::anyhow!("creating the admin {email}: {e}"))?

@@ -151,6 +151,10 @@ async fn engine(url: &str, dir: &Path) -> Engine {
         tick: Duration::from_secs(1),
         base_url: None,
         run_scheduler: false,
+        // Many sign-ins and registrations come from one test client.
+        sign_in_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        register_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        trust_forwarded: false,
     };
     certflow::startup::build_engine(&settings, Arc::new(SystemClock)).await.expect("engine builds")
 }
@@ -188,7 +192,7 @@ async fn enterprise(engine: &Engine) -> (String, String) {
         "user": {"email": "owner@inst.test.cn", "password": "inst2026pass", "name": "Owner"}
     }))
     .unwrap();
-    let (ent, _) = engine.register(reg).await.expect("register the enterprise");
+    let (ent, _) = engine.register(reg, "127.0.0.1").await.expect("register the enterprise");
     for (email, j) in [("district@inst.test.cn", "jingkou"), ("city@inst.test.cn", "city")] {
         engine
             .create_user_unchecked(NewUser {

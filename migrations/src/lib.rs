@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_init;
 mod m20261127_000002_time;
 mod m20261127_000003_money;
+mod m20261204_000004_sign_in;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_init::Migration),
             Box::new(m20261127_000002_time::Migration),
             Box::new(m20261127_000003_money::Migration),
+            Box::new(m20261204_000004_sign_in::Migration),
         ]
     }
 }

@@ -17,4 +17,6 @@ pub mod role;
 pub mod scoring;
 pub mod svg;
 pub mod text;
+pub mod throttle;
 pub mod uscc;
+pub mod writes;

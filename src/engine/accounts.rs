@@ -1,5 +1,5 @@
 //! Users, enterprises and sign-in: registration with the USCC check, Argon2id passwords, JWT
-//! tokens, lock-out after repeated failures, and admin user management.
+//! tokens, and admin user management (signing in and its limits: `sign_in`).
 
 use std::collections::HashMap;
 
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::Engine;
 use super::view::{CertificationView, EnterpriseView};
-use crate::auth::password::{check_password_policy, hash_password, verify_password};
+use crate::auth::password::{check_password_policy, hash_password};
 use crate::domain::access::{Actor, AppFacts};
 use crate::domain::form::FieldError;
 use crate::domain::role::Role;
@@ -22,10 +22,6 @@ use crate::domain::uscc::Uscc;
 use crate::error::{AppError, t};
 use crate::storage::entities::{application, certification, enterprise, user, user_role};
 
-/// Failed sign-ins before an account is locked.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_MINUTES: i64 = 15;
 /// How long a token is valid.
 pub const TOKEN_HOURS: i64 = 12;
 
@@ -125,7 +121,7 @@ fn invalid(errors: Vec<FieldError>) -> AppError {
     AppError::Unprocessable { title: t("提交的信息有误", "the submitted data are not valid"), errors }
 }
 
-fn normalise_email(e: &str) -> String {
+pub(super) fn normalise_email(e: &str) -> String {
     e.trim().to_lowercase()
 }
 
@@ -157,7 +153,7 @@ impl Engine {
         }
     }
 
-    async fn user_view(&self, conn: &impl ConnectionTrait, u: user::Model) -> Result<UserView, AppError> {
+    pub(super) async fn user_view(&self, conn: &impl ConnectionTrait, u: user::Model) -> Result<UserView, AppError> {
         let roles = user_role::Entity::find()
             .filter(user_role::Column::UserId.eq(&u.id))
             .order_by_asc(user_role::Column::Id)
@@ -170,6 +166,7 @@ impl Engine {
             Some(id) => enterprise::Entity::find_by_id(id.clone()).one(conn).await?.map(|e| e.name),
             None => None,
         };
+        let locked_until = self.sign_in_blocked(conn, Some(&u.email)).await?.get(&u.email).copied();
         Ok(UserView {
             id: u.id,
             email: u.email,
@@ -178,8 +175,8 @@ impl Engine {
             enterprise_name,
             lang: u.lang,
             active: u.active,
+            locked_until,
             roles,
-            locked_until: u.locked_until,
             created_at: u.created_at,
         })
     }
@@ -206,8 +203,6 @@ impl Engine {
             name: Set(name.trim().to_string()),
             enterprise_id: Set(enterprise_id),
             lang: Set(lang),
-            failed_logins: Set(0),
-            locked_until: Set(None),
             active: Set(true),
             created_at: Set(now),
         }
@@ -240,7 +235,8 @@ impl Engine {
     }
 
     /// `POST /api/register`: a new enterprise with its first user, signed in.
-    pub async fn register(&self, reg: Registration) -> Result<(EnterpriseView, LoginResult), AppError> {
+    pub async fn register(&self, reg: Registration, client: &str) -> Result<(EnterpriseView, LoginResult), AppError> {
+        self.limits.take(super::Limited::Register, client, self.now())?;
         let mut errors = Vec::new();
         let uscc = match Uscc::parse(&reg.enterprise.uscc) {
             Ok(u) => Some(u),
@@ -307,47 +303,6 @@ impl Engine {
         let view = self.user_view(&self.db, u).await?;
         let ent_view = self.enterprise_view_unchecked(&ent).await?;
         Ok((ent_view, LoginResult { token, expires_at, user: view }))
-    }
-
-    /// `POST /api/auth/login`.
-    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResult, AppError> {
-        let email = normalise_email(email);
-        let now = self.now();
-        let wrong = || AppError::Unauthorized(t("邮箱或密码错误", "wrong e-mail or password"));
-        let Some(u) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&self.db).await? else {
-            return Err(wrong());
-        };
-        if let Some(until) = u.locked_until.filter(|l| *l > now) {
-            return Err(AppError::Locked(t(
-                &format!("登录失败次数过多，账户锁定至 {}", until.to_rfc3339()),
-                &format!("too many failed sign-ins; the account is locked until {}", until.to_rfc3339()),
-            )));
-        }
-        let (pw, phc) = (password.to_string(), u.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc)).await.unwrap_or(false);
-        if !ok || !u.active {
-            let failed = u.failed_logins + 1;
-            let lock = failed >= MAX_FAILED_LOGINS;
-            user::Entity::update_many()
-                .col_expr(user::Column::FailedLogins, Expr::value(if lock { 0 } else { failed }))
-                .col_expr(
-                    user::Column::LockedUntil,
-                    Expr::value(if lock { Some(now + Duration::minutes(LOCK_MINUTES)) } else { None }),
-                )
-                .filter(user::Column::Id.eq(&u.id))
-                .exec(&self.db)
-                .await?;
-            return Err(wrong());
-        }
-        user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(user::Column::Id.eq(&u.id))
-            .exec(&self.db)
-            .await?;
-        let (token, expires_at) =
-            self.jwt.issue(&u.id, now, Duration::hours(TOKEN_HOURS)).map_err(AppError::Internal)?;
-        Ok(LoginResult { token, expires_at, user: self.user_view(&self.db, u).await? })
     }
 
     /// Turns a bearer token into an actor.
@@ -450,8 +405,9 @@ impl Engine {
     /// `GET /api/users` (admin).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
         Self::require_admin(actor)?;
-        // Three queries for the whole list: users, their roles, their enterprises' names.
+        // Four queries for the whole list: users, the sign-ins that must wait, roles, enterprises' names.
         let users = user::Entity::find().order_by_asc(user::Column::Email).all(&self.db).await?;
+        let blocked = self.sign_in_blocked(&self.db, None).await?;
         let mut roles: HashMap<String, Vec<RoleGrant>> = HashMap::new();
         for r in user_role::Entity::find().order_by_asc(user_role::Column::Id).all(&self.db).await? {
             if let Ok(role) = r.role.parse() {
@@ -465,12 +421,12 @@ impl Engine {
                 roles: roles.remove(&u.id).unwrap_or_default(),
                 enterprise_name: u.enterprise_id.as_ref().and_then(|e| names.get(e).cloned()),
                 id: u.id,
+                locked_until: blocked.get(&u.email).copied(),
                 email: u.email,
                 name: u.name,
                 enterprise_id: u.enterprise_id,
                 lang: u.lang,
                 active: u.active,
-                locked_until: u.locked_until,
                 created_at: u.created_at,
             })
             .collect())
@@ -519,8 +475,8 @@ impl Engine {
         }
         if let Some(h) = hash {
             am.password_hash = Set(h);
-            am.failed_logins = Set(0);
-            am.locked_until = Set(None);
+            // A new password starts without the failures counted against the old one.
+            crate::storage::throttle::clear(&txn, &u.email).await?;
         }
         if let Some(a) = p.active {
             am.active = Set(a);

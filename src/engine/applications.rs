@@ -22,6 +22,7 @@ use crate::domain::access::{Actor, AppFacts, Caller, may_start, may_take};
 use crate::domain::definition::{Action, By, Check, CommentRule, Editable, Starter, WorkflowDefinition};
 use crate::domain::form::FieldError;
 use crate::domain::role::Scope;
+use crate::domain::writes::{self, Writer};
 use crate::error::{AppError, t};
 use crate::storage::entities::{application, attachment, enterprise, history, idempotency_key, vote};
 
@@ -98,44 +99,32 @@ fn next_seq(hist: &[history::Model]) -> i32 {
     hist.last().map_or(1, |h| h.seq + 1)
 }
 
-/// The part of a patch the applicant may make in a state with `editable: [key, …]`: a field the
-/// state does not list (nor `also`, the fields of the action taken) is refused (422, one error per
-/// field) when its value changes, and dropped when it is sent unchanged (a browser posts the whole
-/// form). Any other `editable` leaves the patch as it is.
-fn only_editable(
+/// The fields whoever opened the application for the enterprise wrote (recorded with the
+/// `create` entry only when that was not the enterprise itself): no `editable: true` opens them.
+pub(super) fn opened_with(hist: &[history::Model]) -> Vec<String> {
+    hist.first()
+        .filter(|h| h.action == "create")
+        .and_then(|h| h.data.as_deref())
+        .and_then(|d| serde_json::from_str::<Map<String, Value>>(d).ok())
+        .map(|m| m.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default()
+}
+
+/// The part of `patch` that `writer` may write, or 422 naming each field it may not change.
+fn permitted_patch(
     def: &WorkflowDefinition,
-    editable: &Editable,
-    also: &[String],
+    writer: Writer<'_>,
     stored: &Map<String, Value>,
     patch: Map<String, Value>,
 ) -> Result<Map<String, Value>, AppError> {
-    if !matches!(editable, Editable::Fields(_)) {
-        return Ok(patch);
-    }
-    let mut kept = Map::new();
-    let mut errors = Vec::new();
-    for (k, v) in patch {
-        if editable.allows(&k) || also.contains(&k) {
-            kept.insert(k, v);
-        } else if stored.get(&k).unwrap_or(&Value::Null) != &v {
-            let label = def.form().field(&k).map(|f| f.label.clone()).unwrap_or_else(|| t(&k, &k));
-            errors.push(FieldError {
-                message: t(
-                    &format!("“{}”在当前环节不可修改", label.zh),
-                    &format!("{} cannot be changed in the current state", label.en),
-                ),
-                field: k,
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(kept)
-    } else {
-        Err(AppError::Unprocessable {
-            title: t("部分字段在当前环节不可修改", "some fields cannot be changed in the current state"),
-            errors,
-        })
-    }
+    writes::permitted(def.form(), writer, stored, patch).map_err(|errors| AppError::Unprocessable {
+        title: if writer.editable.any() {
+            t("部分字段在当前环节不可修改", "some fields cannot be changed in the current state")
+        } else {
+            t("部分字段不能随该操作填写", "some fields cannot be set with this action")
+        },
+        errors,
+    })
 }
 
 fn not_editable() -> AppError {
@@ -294,7 +283,9 @@ impl Engine {
             errors,
         })?;
         let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
-        let patch = only_editable(&def, &state.editable, &[], &data, patch)?;
+        let opened = opened_with(&self.history_head(&app.id).await?);
+        let writer = Writer { editable: &state.editable, action_fields: &[], locked: &opened };
+        let patch = permitted_patch(&def, writer, &data, patch)?;
         self.check_attachments(&app, &def, &patch).await?;
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
@@ -390,6 +381,15 @@ impl Engine {
             .filter(history::Column::ApplicationId.eq(app_id))
             .order_by_asc(history::Column::Seq)
             .all(conn)
+            .await?)
+    }
+
+    /// The first history entry of an application (its `create`), as a one-entry history.
+    pub(super) async fn history_head(&self, app_id: &str) -> Result<Vec<history::Model>, AppError> {
+        Ok(history::Entity::find()
+            .filter(history::Column::ApplicationId.eq(app_id))
+            .filter(history::Column::Seq.eq(1))
+            .all(&self.db)
             .await?)
     }
 
@@ -500,13 +500,20 @@ impl Engine {
             })?),
             None => None,
         };
-        // The applicant's data in a state that lets it change only some fields: those, and the
-        // action's own fields.
-        let patch = match (patch, caller) {
-            (Some(p), Caller::User(actor)) if actor.belongs_to(&app.enterprise_id) => {
-                Some(only_editable(&def, &state.editable, &action.fields, &data, p)?)
+        // An action's data sets only its own fields, and for the applicant what its state lets it
+        // edit; what the opener of the application wrote stays as it was.
+        let patch = match patch {
+            Some(p) => {
+                let applicant = matches!(caller, Caller::User(a) if a.belongs_to(&app.enterprise_id));
+                let opened = opened_with(&hist);
+                let writer = Writer {
+                    editable: if applicant { &state.editable } else { &Editable::No },
+                    action_fields: &action.fields,
+                    locked: &opened,
+                };
+                Some(permitted_patch(&def, writer, &data, p)?)
             }
-            (p, _) => p,
+            None => None,
         };
         if let Some(p) = &patch {
             self.check_attachments(&app, &def, p).await?;
@@ -792,7 +799,11 @@ impl Engine {
             Caller::System => false,
         };
         let editable_fields: Vec<String> = match state.filter(|_| editable) {
-            Some(s) => def.form().fields.iter().filter(|f| s.editable.allows(&f.key)).map(|f| f.key.clone()).collect(),
+            Some(s) => {
+                let opened = opened_with(&hist);
+                let writer = Writer { editable: &s.editable, action_fields: &[], locked: &opened };
+                def.form().fields.iter().filter(|f| writer.may_write(&f.key)).map(|f| f.key.clone()).collect()
+            }
             None => Vec::new(),
         };
         Ok(ApplicationView {

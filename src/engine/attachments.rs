@@ -12,6 +12,7 @@ use super::Engine;
 use super::transition::Entry;
 use crate::domain::access::{Actor, AppFacts, Caller};
 use crate::domain::form::{FieldError, FieldKind};
+use crate::domain::writes::Writer;
 use crate::error::{AppError, t};
 use crate::storage::entities::attachment;
 
@@ -85,7 +86,9 @@ impl Engine {
         let FieldKind::File { accept, max_mb } = &field.kind else {
             return Err(bad_field(&up.field, "该字段不是附件字段", "the field is not a file field"));
         };
-        if !editable.allows(&up.field) {
+        let opened = super::applications::opened_with(&self.history_head(&app.id).await?);
+        let writer = Writer { editable, action_fields: &[], locked: &opened };
+        if !writer.may_write(&up.field) {
             return Err(bad_field(
                 &up.field,
                 &format!("“{}”在当前环节不可修改", field.label.zh),

@@ -15,6 +15,7 @@ mod loader;
 mod mail;
 mod money;
 mod programme;
+mod sign_in;
 mod timers;
 mod transition;
 mod view;
@@ -33,6 +34,7 @@ pub use directory::{CaseLine, EnterpriseFilter, EnterpriseLine, QueueItem};
 pub use eligibility::Blocker;
 pub use loader::{Definitions, load_definitions};
 pub use mail::{MailSettings, MailView, Mailer};
+pub use sign_in::{Limited, Limits};
 pub use view::{ApplicationSummary, ApplicationView, CertificationView, EnterpriseView, Page};
 
 use crate::auth::jwt::JwtKeys;
@@ -53,6 +55,8 @@ pub struct Engine {
     /// How long a claimed timer or message stays with the process that claimed it; after that
     /// another process takes it over (the first one died).
     pub lease: chrono::Duration,
+    /// Rates per client address and the sign-in throttle's decoy hash.
+    pub limits: Arc<Limits>,
 }
 
 impl Engine {
@@ -76,6 +80,7 @@ impl Engine {
             mail: Arc::new(mailer),
             base_url,
             lease: chrono::Duration::seconds(60),
+            limits: Arc::new(Limits::default()),
         })
     }
 

@@ -416,11 +416,24 @@ impl Engine {
                 .to_value(world);
             self.prepare_enter(def, &mut app, &def.initial().name, &ctx, None, now)?;
             let comment = parent.map(|p| format!("started by application {p}"));
+            // What another party opened the application with is recorded: the applicant's
+            // `editable: true` does not open those fields (see `domain::writes`).
+            let opened_by_other = match caller {
+                Caller::System => true,
+                Caller::User(actor) => !actor.belongs_to(&ent.id),
+            };
+            let opened = (opened_by_other && !data.is_empty()).then(|| Value::Object(data.clone()));
             self.commit_change(
                 txn,
                 None,
                 &mut app,
-                Entry { seq: Some(1), action: "create", from: None, comment: comment.as_deref(), data: None },
+                Entry {
+                    seq: Some(1),
+                    action: "create",
+                    from: None,
+                    comment: comment.as_deref(),
+                    data: opened.as_ref(),
+                },
                 caller,
                 now,
             )

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::extract::AuthUser;
+use super::extract::{AuthUser, ClientAddr};
 use super::files::{bad_upload, disposition, next_part};
 use crate::domain::access::Caller;
 use crate::domain::role::Role;
@@ -33,8 +33,12 @@ pub async fn metrics(engine: Data) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body))
 }
 
-pub async fn register(engine: Data, body: web::Json<Registration>) -> Result<HttpResponse, AppError> {
-    let (enterprise, login) = engine.register(body.into_inner()).await?;
+pub async fn register(
+    engine: Data,
+    client: ClientAddr,
+    body: web::Json<Registration>,
+) -> Result<HttpResponse, AppError> {
+    let (enterprise, login) = engine.register(body.into_inner(), &client.0).await?;
     Ok(HttpResponse::Created().json(
         json!({"enterprise": enterprise, "user": login.user, "token": login.token, "expires_at": login.expires_at}),
     ))
@@ -47,8 +51,8 @@ pub struct LoginBody {
     password: String,
 }
 
-pub async fn login(engine: Data, body: web::Json<LoginBody>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(engine.login(&body.email, &body.password).await?))
+pub async fn login(engine: Data, client: ClientAddr, body: web::Json<LoginBody>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(engine.login(&body.email, &body.password, &client.0).await?))
 }
 
 pub async fn me(engine: Data, user: AuthUser) -> Result<HttpResponse, AppError> {

@@ -35,6 +35,26 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// The client's network address: the connection's peer, or the first hop a trusted reverse
+/// proxy names in `Forwarded` / `X-Forwarded-For` (`CERTFLOW_TRUST_FORWARDED`).
+pub fn client_addr(req: &HttpRequest) -> String {
+    let trust = req.app_data::<web::Data<Engine>>().is_some_and(|e| e.limits.trust_forwarded);
+    let forwarded = if trust { req.connection_info().realip_remote_addr().map(str::to_string) } else { None };
+    forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The client's network address as an extractor (see [`client_addr`]).
+pub struct ClientAddr(pub String);
+
+impl FromRequest for ClientAddr {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(ClientAddr(client_addr(req))))
+    }
+}
+
 /// The language a request asks for (`Accept-Language`), Chinese by default.
 pub fn request_lang(req: &HttpRequest) -> Lang {
     req.headers()

@@ -66,7 +66,7 @@ fn ops() -> Vec<Op> {
         Op {
             method: "post",
             path: "/api/auth/login",
-            summary: "Sign in; repeated failures lock the account",
+            summary: "Sign in; repeated failures make further tries wait (429 with Retry-After)",
             auth: false,
             body: Some(r("Login")),
             ok: 200,

@@ -1,4 +1,4 @@
-//! Registration with the USCC check, sign-in and its lock-out, and admin user management.
+//! Registration with the USCC check, sign-in and its throttle, and admin user management.
 
 use certflow::domain::role::Role;
 use reqwest::{Method, StatusCode};
@@ -144,7 +144,7 @@ dual_test!(a_wrong_password_is_refused_with_401, |app: TestApp| async move {
     assert_eq!(login(&app, "owner0@firm.cn", PASSWORD).await.status, StatusCode::OK);
 });
 
-dual_test!(five_wrong_passwords_lock_the_account_for_fifteen_minutes, |app: TestApp| async move {
+dual_test!(five_wrong_passwords_make_the_next_try_wait_and_each_further_one_longer, |app: TestApp| async move {
     // Arrange
     let (_, _) = app.register_enterprise("jingkou").await;
     let email = "owner0@firm.cn";
@@ -155,12 +155,18 @@ dual_test!(five_wrong_passwords_lock_the_account_for_fifteen_minutes, |app: Test
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}: {:?}", r.body);
     }
 
-    // Assert: locked even with the right password, until the lock runs out.
+    // Assert: the next try waits 30 seconds, even with the right password, and says so.
     let r = login(&app, email, PASSWORD).await;
-    assert_problem(&r, StatusCode::LOCKED);
-    app.advance(chrono::Duration::minutes(14));
-    assert_eq!(login(&app, email, PASSWORD).await.status, StatusCode::LOCKED, "still locked after 14 minutes");
-    app.advance(chrono::Duration::minutes(2));
+    assert_problem(&r, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.body["code"], "too_many_requests");
+    app.advance(chrono::Duration::seconds(29));
+    assert_eq!(login(&app, email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS, "still waiting at 29 s");
+    // One more wrong password after the wait doubles it.
+    app.advance(chrono::Duration::seconds(2));
+    assert_eq!(login(&app, email, "wrong-password-1").await.status, StatusCode::UNAUTHORIZED);
+    app.advance(chrono::Duration::seconds(59));
+    assert_eq!(login(&app, email, PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS, "still waiting at 59 s");
+    app.advance(chrono::Duration::seconds(2));
     let r = login(&app, email, PASSWORD).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert!(r.body["token"].is_string());

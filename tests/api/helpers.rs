@@ -10,24 +10,30 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Runs a test body on SQLite and on PostgreSQL: `dual_test!(name, |app| async move { … })`.
+/// Runs a test body on SQLite and on PostgreSQL: `dual_test!(name, |app| async move { … })`, or
+/// with some settings changed: `dual_test!(name, settings: |s| { … }, |app| async move { … })`.
 #[macro_export]
 macro_rules! dual_test {
     ($name:ident, $body:expr) => {
+        $crate::dual_test!($name, settings: |_: &mut certflow::config::Settings| {}, $body);
+    };
+    ($name:ident, settings: $adjust:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test]
             async fn sqlite() {
-                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                let workflows = std::path::Path::new("workflows");
+                let app = $crate::helpers::spawn_app_custom($crate::helpers::Backend::Sqlite, workflows, $adjust).await;
                 ($body)(app).await;
             }
 
             #[tokio::test]
             #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set CERTFLOW_TEST_POSTGRES_URL to run it")]
             async fn postgres() {
-                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                let workflows = std::path::Path::new("workflows");
+                let app = $crate::helpers::spawn_app_custom($crate::helpers::Backend::Postgres, workflows, $adjust).await;
                 ($body)(app).await;
             }
         }
@@ -85,17 +91,13 @@ async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
     }
 }
 
-/// Builds the application on a fresh database with the project's workflows and templates.
-pub async fn spawn_app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, std::path::Path::new("workflows")).await
-}
-
-/// Like [`spawn_app`] with another definitions folder.
+/// The application on a fresh database with the templates and another definitions folder.
 pub async fn spawn_app_with(backend: Backend, workflows: &std::path::Path) -> TestApp {
     spawn_app_custom(backend, workflows, |_| {}).await
 }
 
-/// Like [`spawn_app_with`], letting the test change any setting (SMTP, mail tries, lease…).
+/// The application on a fresh database with the project's templates, letting the test change
+/// any setting (SMTP, mail tries, lease, limits…).
 pub async fn spawn_app_custom(
     backend: Backend,
     workflows: &std::path::Path,
@@ -120,6 +122,10 @@ pub async fn spawn_app_custom(
         tick: std::time::Duration::from_secs(1),
         base_url: Some("http://certflow.test".into()),
         run_scheduler: false,
+        // Many sign-ins and registrations come from one test client.
+        sign_in_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        register_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
+        trust_forwarded: false,
     };
     let mut settings = settings;
     adjust(&mut settings);

@@ -20,6 +20,7 @@ mod concurrency;
 mod demo;
 mod editable;
 mod errors;
+mod hardening;
 mod lifecycle;
 mod mail;
 mod money;

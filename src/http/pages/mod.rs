@@ -155,6 +155,8 @@ pub struct Visitor {
     pub https: bool,
     session: Option<String>,
     pre: Option<String>,
+    /// The client's network address (for the limits on sign-in and registration).
+    pub client: String,
     lang_cookie: Option<String>,
     flash: Vec<Value>,
 }
@@ -183,6 +185,7 @@ fn visitor(req: &HttpRequest) -> Result<Visitor, AppError> {
         session: req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()).filter(|s| !s.is_empty()),
         lang_cookie: req.cookie(LANG_COOKIE).map(|c| c.value().to_string()),
         pre: req.cookie(PRE_COOKIE).map(|c| c.value().to_string()).filter(|s| !s.is_empty()),
+        client: super::extract::client_addr(req),
         flash,
     })
 }
@@ -344,6 +347,16 @@ impl PageUser {
     pub fn finish(&self, r: Result<HttpResponse, AppError>) -> HttpResponse {
         r.unwrap_or_else(|e| self.v.error_page(Some(&self.actor), &self.csrf, &e))
     }
+}
+
+/// A page refused for too many tries says when to try again, as the API does.
+fn retry_after(mut resp: HttpResponse, e: &AppError) -> HttpResponse {
+    if let AppError::TooManyRequests { retry_after_secs, .. } = e
+        && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 fn check_token(form: &HashMap<String, String>, expected: &str) -> Result<(), AppError> {

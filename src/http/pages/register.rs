@@ -71,16 +71,16 @@ pub async fn submit_register(v: Visitor, form: Form) -> HttpResponse {
             lang: Some(v.lang.tag().to_string()),
         },
     };
-    match v.engine.register(reg).await {
+    match v.engine.register(reg, &v.client).await {
         Ok((_, login)) => signed_in(&v, &login, "/"),
-        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict(_))) => {
+        Err(e @ (AppError::Unprocessable { .. } | AppError::Conflict(_) | AppError::TooManyRequests { .. })) => {
             let problem = e.problem(v.lang);
             let mut errors: Vec<Value> =
                 problem.errors.iter().map(|f| json!({"field": input_of(&f.field), "message": f.message})).collect();
             if errors.is_empty() {
                 errors.push(json!({"field": "", "message": problem.detail.unwrap_or(problem.title)}));
             }
-            render_register(&v, e.status_code(), &form, Value::Array(errors))
+            super::retry_after(render_register(&v, e.status_code(), &form, Value::Array(errors)), &e)
         }
         Err(e) => v.error_page(None, "", &e),
     }

@@ -75,13 +75,13 @@ pub async fn submit_login(v: Visitor, form: web::Form<HashMap<String, String>>) 
     }
     let email = form.get("email").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    match v.engine.login(&email, &password).await {
+    match v.engine.login(&email, &password, &v.client).await {
         // The user's stored language wins over the browser's last one: another user may have
         // used this browser before.
         Ok(login) => signed_in(&v, &login, "/"),
-        Err(e @ (AppError::Unauthorized(_) | AppError::Locked(_) | AppError::Unprocessable { .. })) => {
+        Err(e @ (AppError::Unauthorized(_) | AppError::TooManyRequests { .. } | AppError::Unprocessable { .. })) => {
             let status = e.status_code();
-            v.finish(render_login(&v, status, &email, Some(&e)))
+            super::retry_after(v.finish(render_login(&v, status, &email, Some(&e))), &e)
         }
         Err(e) => v.error_page(None, "", &e),
     }

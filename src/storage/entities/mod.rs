@@ -12,6 +12,7 @@ pub mod history;
 pub mod idempotency_key;
 pub mod kv_setting;
 pub mod outbox;
+pub mod sign_in_throttle;
 pub mod timer;
 pub mod user;
 pub mod user_role;

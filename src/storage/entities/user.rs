@@ -13,8 +13,6 @@ pub struct Model {
     pub name: String,
     pub enterprise_id: Option<String>,
     pub lang: String,
-    pub failed_logins: i32,
-    pub locked_until: Option<DateTimeUtc>,
     pub active: bool,
     pub created_at: DateTimeUtc,
 }
