@@ -1,7 +1,6 @@
-//! The one error type of the application and its mapping to RFC 9457 problem+json.
+//! The one error type of the application and its RFC 9457 problem document. It knows no web
+//! framework: `http::problem` turns it into a response.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::form::FieldError;
@@ -68,6 +67,22 @@ impl AppError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::Unprocessable { .. } => 422,
+            AppError::TooManyRequests { .. } => 429,
+            AppError::Internal(_) => 500,
+            AppError::Unavailable(_) => 503,
+        }
+    }
+
     fn title(&self) -> Text {
         match self {
             AppError::BadRequest(_) => t("请求无效", "Bad request"),
@@ -116,7 +131,7 @@ impl AppError {
         Problem {
             kind: format!("/problems/{}", self.code()),
             title: self.title().get(lang).to_string(),
-            status: self.status_code().as_u16(),
+            status: self.status(),
             detail,
             code: self.code(),
             errors,
@@ -141,40 +156,4 @@ pub struct Problem {
 pub struct ProblemField {
     pub field: String,
     pub message: String,
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = ?e, "internal error");
-        }
-        // The language is applied by the middleware in `http::lang`, which re-renders the body;
-        // this default is Chinese, the product's first language.
-        let lang = LANG.try_with(|l| *l).unwrap_or_default();
-        let mut b = HttpResponse::build(self.status_code());
-        if let AppError::TooManyRequests { retry_after_secs, .. } = self {
-            b.insert_header((actix_web::http::header::RETRY_AFTER, retry_after_secs.to_string()));
-        }
-        b.content_type("application/problem+json").json(self.problem(lang))
-    }
-}
-
-tokio::task_local! {
-    /// The language of the request being served, for error bodies.
-    pub static LANG: Lang;
 }

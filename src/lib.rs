@@ -10,6 +10,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod draw;
 pub mod engine;
 pub mod error;
 pub mod http;

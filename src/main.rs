@@ -149,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if format == "mermaid" {
                     diagram::mermaid(def, lang)
                 } else {
-                    certflow::domain::svg::diagram(def, lang).svg
+                    certflow::draw::diagram::diagram(def, lang).svg
                 }
             );
             Ok(ExitCode::SUCCESS)

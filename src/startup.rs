@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, En
 use crate::auth::jwt::JwtKeys;
 use crate::config::Settings;
 use crate::engine::{Clock, Engine, MailSettings, load_definitions};
-use crate::error::LANG;
+use crate::http::LANG;
 use crate::http::{Pages, configure, request_lang};
 use crate::storage::entities::kv_setting;
 

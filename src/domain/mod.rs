@@ -6,7 +6,6 @@
 pub mod access;
 pub mod budget;
 pub mod calendar;
-pub mod chart;
 pub mod definition;
 pub mod duration;
 pub mod expr;
@@ -15,7 +14,6 @@ pub mod jurisdiction;
 pub mod programme;
 pub mod role;
 pub mod scoring;
-pub mod svg;
 pub mod text;
 pub mod throttle;
 pub mod uscc;

@@ -5,12 +5,14 @@ mod extract;
 mod files;
 mod openapi;
 mod pages;
+mod problem;
 mod workflows;
 
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
 pub use extract::{AuthUser, request_lang};
 pub use pages::Pages;
+pub use problem::LANG;
 
 use crate::error::{AppError, t};
 

@@ -122,6 +122,6 @@ pub async fn get_diagram(
         Some("mermaid") => {
             HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(diagram::mermaid(&def, lang))
         }
-        _ => HttpResponse::Ok().content_type("image/svg+xml").body(crate::domain::svg::diagram(&def, lang).svg),
+        _ => HttpResponse::Ok().content_type("image/svg+xml").body(crate::draw::diagram::diagram(&def, lang).svg),
     })
 }

@@ -1,4 +1,4 @@
-//! A workflow as Mermaid text (the SVG drawing is `crate::domain::svg`).
+//! A workflow as Mermaid text (the SVG drawing is `crate::draw::diagram`).
 
 use std::fmt::Write;
 

@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::PageUser;
-use crate::domain::chart::{self, Progress, Stack};
-use crate::domain::svg::{describe, diagram};
 use crate::domain::text::Lang;
+use crate::draw::chart::{self, Progress, Stack};
+use crate::draw::diagram::{describe, diagram};
 use crate::error::AppError;
 
 fn tr(lang: Lang, zh: &str, en: &str) -> String {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::svg::{FONTS, esc, text_width, wrap};
+use super::diagram::{FONTS, esc, text_width, wrap};
 
 const INK: &str = "#1d2733";
 const MUTED: &str = "#4a5562";

@@ -9,9 +9,9 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::definition::{By, DurationSpec, WorkflowDefinition};
-use super::role::{Role, Scope};
-use super::text::Lang;
+use crate::domain::definition::{By, DurationSpec, WorkflowDefinition};
+use crate::domain::role::{Role, Scope};
+use crate::domain::text::Lang;
 
 /// The fonts every drawing asks for (Chinese first, then a generic fallback).
 pub const FONTS: &str =
