@@ -400,6 +400,7 @@ async fn measure(url: &str, dir: &Path, args: &BenchArgs) -> anyhow::Result<Figu
         sign_in_rate: crate::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         register_rate: crate::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         trust_forwarded: false,
+        idempotency_ttl: std::time::Duration::from_secs(24 * 3600),
     };
     let engine = build_engine(&settings, Arc::new(SystemClock)).await?;
     let (engine_time, mut samples, applicant) = lifecycles(&engine, n).await?;

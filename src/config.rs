@@ -44,13 +44,15 @@ pub struct Settings {
     /// Take the client address from `Forwarded` / `X-Forwarded-For`: only behind a reverse
     /// proxy that sets them (`CERTFLOW_TRUST_FORWARDED=1`).
     pub trust_forwarded: bool,
+    /// How long an idempotency key keeps its response (`CERTFLOW_IDEMPOTENCY_TTL`, default 24h).
+    pub idempotency_ttl: std::time::Duration,
 }
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Parses `1s`, `500ms`, `2m` or a plain number of seconds.
+/// Parses `1s`, `500ms`, `2m`, `24h` or a plain number of seconds.
 pub fn parse_tick(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
@@ -59,10 +61,11 @@ pub fn parse_tick(s: &str) -> Result<std::time::Duration, String> {
         "ms" => std::time::Duration::from_millis(n),
         "s" | "" => std::time::Duration::from_secs(n),
         "m" => std::time::Duration::from_secs(n * 60),
-        _ => return Err(format!("`{s}` is not a period such as 1s, 500ms or 2m")),
+        "h" => std::time::Duration::from_secs(n * 3600),
+        _ => return Err(format!("`{s}` is not a period such as 1s, 500ms, 2m or 24h")),
     };
     if d.is_zero() {
-        return Err("the tick must be longer than zero".into());
+        return Err("the period must be longer than zero".into());
     }
     Ok(d)
 }
@@ -102,6 +105,8 @@ impl Settings {
                 .map_err(|e| format!("CERTFLOW_REGISTER_RATE: {e}"))?,
             trust_forwarded: var("CERTFLOW_TRUST_FORWARDED")
                 .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+            idempotency_ttl: parse_tick(&var("CERTFLOW_IDEMPOTENCY_TTL").unwrap_or_else(|| "24h".into()))
+                .map_err(|e| format!("CERTFLOW_IDEMPOTENCY_TTL: {e}"))?,
         })
     }
 }
@@ -116,6 +121,7 @@ mod tests {
         assert_eq!(parse_tick("250ms").unwrap().as_millis(), 250);
         assert_eq!(parse_tick("2m").unwrap().as_secs(), 120);
         assert_eq!(parse_tick("5").unwrap().as_secs(), 5);
+        assert_eq!(parse_tick("24h").unwrap().as_secs(), 86_400);
         assert!(parse_tick("0s").is_err());
         assert!(parse_tick("soon").is_err());
     }

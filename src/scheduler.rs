@@ -32,7 +32,8 @@ pub async fn start(engine: Engine, tick: Duration) -> anyhow::Result<JobSchedule
             if let Err(e) = engine.sweep_timers().await {
                 tracing::error!(error = %e, "timer sweep failed");
             }
-            // Certifications expire by the day: an hourly sweep (and one at start) is plenty.
+            // Certifications expire by the day: an hourly sweep (and one at start) is plenty; the
+            // same hour forgets old sign-in failures and expired idempotency keys.
             let mut last = last.lock().await;
             if last.is_none_or(|t| t.elapsed() >= CERTIFICATION_SWEEP_EVERY) {
                 match engine.sweep_certifications().await {
@@ -41,6 +42,9 @@ pub async fn start(engine: Engine, tick: Duration) -> anyhow::Result<JobSchedule
                 }
                 if let Err(e) = engine.purge_sign_in_failures().await {
                     tracing::error!(error = %e, "forgetting old sign-in failures failed");
+                }
+                if let Err(e) = engine.purge_idempotency_keys().await {
+                    tracing::error!(error = %e, "forgetting expired idempotency keys failed");
                 }
             }
             if let Err(e) = engine.deliver_mail().await {

@@ -89,6 +89,7 @@ pub async fn build_engine(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow:
     let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
     let mut engine = Engine::new(db, defs, clock, jwt, settings.uploads.clone(), mail, base_url)?;
     engine.lease = chrono::Duration::from_std(settings.lease).unwrap_or(engine.lease);
+    engine.idempotency_ttl = chrono::Duration::from_std(settings.idempotency_ttl).unwrap_or(engine.idempotency_ttl);
     engine.limits = std::sync::Arc::new(crate::engine::Limits::new(
         settings.sign_in_rate,
         settings.register_rate,

@@ -1,9 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly on the first surprise")]
-//! Several real `certflow serve` processes on one PostgreSQL database (SPEC §5, §6): every due
-//! timer fires exactly once however many instances sweep, and a killed instance neither loses
-//! nor doubles anything. PostgreSQL only: set `CERTFLOW_TEST_POSTGRES_URL` (when it is unset at
-//! build time the tests are listed as ignored). Run them one at a time:
-//! `cargo test --test instances -- --test-threads=1`.
+//! Real `certflow serve` processes, killed: several instances on one PostgreSQL database (SPEC
+//! §5, §6) fire every due timer exactly once and a killed instance neither loses nor doubles
+//! anything (PostgreSQL only: set `CERTFLOW_TEST_POSTGRES_URL`; when it is unset at build time
+//! those tests are listed as ignored); and an action cut off by SIGKILL at any moment is, on a
+//! retry with its idempotency key, performed once or replayed (SQLite, and PostgreSQL when set).
+//! Run them one at a time: `cargo test --test instances -- --test-threads=1`.
 //!
 //! The data are prepared in-process through the library (one enterprise and its users through
 //! the engine, then applications and timers bulk-inserted with raw SQL); the servers are the real
@@ -56,6 +57,7 @@ struct Server {
     name: String,
     child: Child,
     log: PathBuf,
+    port: u16,
 }
 
 impl Server {
@@ -88,7 +90,7 @@ impl Server {
             .stderr(out)
             .spawn()
             .expect("start certflow serve");
-        let mut server = Server { name: name.into(), child, log };
+        let mut server = Server { name: name.into(), child, log, port };
         server.wait_listening(port);
         server
     }
@@ -106,6 +108,10 @@ impl Server {
             assert!(Instant::now() < deadline, "{} did not start listening:\n{}", self.name, self.log_text());
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// SIGKILL on unix: no shutdown code runs, whatever the process held stays claimed.
@@ -155,6 +161,7 @@ async fn engine(url: &str, dir: &Path) -> Engine {
         sign_in_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         register_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         trust_forwarded: false,
+        idempotency_ttl: std::time::Duration::from_secs(24 * 3600),
     };
     certflow::startup::build_engine(&settings, Arc::new(SystemClock)).await.expect("engine builds")
 }
@@ -490,5 +497,110 @@ async fn two_instances_send_each_reminder_once_even_past_the_lease() {
     drop((a, b));
     db.clone().close().await.ok();
     drop(engine);
+    drop_database(&name).await;
+}
+
+/// Sends `submit` on `id` under `key` to `server`.
+async fn submit_under_key(
+    client: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    id: &str,
+    key: &str,
+) -> reqwest::Result<(u16, serde_json::Value)> {
+    let res = client
+        .post(server.url(&format!("/api/applications/{id}/actions/submit")))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&json!({}))
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    Ok((status, res.json().await.unwrap_or_default()))
+}
+
+/// 50 times: an enterprise submits a draft under an idempotency key and the server is killed
+/// (SIGKILL) 0–15 ms later, before, during or after the action's commit; a new server starts and
+/// the client retries with the same key. The retry must get the submitted application (performed
+/// now, or the stored response), the submission must be in the history exactly once, and the key
+/// must never answer "still being processed".
+async fn killed_actions_are_performed_once_or_replayed(url: &str, dir: &Path) {
+    use rand::Rng;
+    const TRIES: usize = 50;
+    let engine = engine(url, dir).await;
+    enterprise(&engine).await;
+    let client = reqwest::Client::new();
+    let mut server = Server::start("crash-0", url, dir);
+    let login = client
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"email": "owner@inst.test.cn", "password": "inst2026pass"}))
+        .send()
+        .await
+        .unwrap();
+    let token = login.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let mut drafts = Vec::new();
+    for _ in 0..TRIES {
+        let data = json!({"workflow": "sample-recognition", "data": {
+            "revenue": "1000000", "rd_expense": "40000", "growth": 12, "staff": 50,
+            "founded": "2015-03-01", "sector": "strategic", "contact": "0511-1234567"}});
+        let r = client.post(server.url("/api/applications")).bearer_auth(&token).json(&data).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        drafts.push(r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    let mut rng = rand::rng();
+    let (mut answered_before_kill, mut cut_off) = (0, 0);
+    for (i, id) in drafts.iter().enumerate() {
+        let key = format!("crash-{i}");
+        let wait = Duration::from_micros(rng.random_range(0..15_000));
+        let sent = {
+            let (client, token, id, key, url) =
+                (client.clone(), token.clone(), id.clone(), key.clone(), server.url(""));
+            tokio::spawn(async move {
+                client
+                    .post(format!("{url}/api/applications/{id}/actions/submit"))
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", key)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        };
+        tokio::time::sleep(wait).await;
+        server.kill();
+        match sent.await.unwrap() {
+            Ok(200) => answered_before_kill += 1,
+            Ok(other) => panic!("try {i}: the first request got {other}"),
+            Err(_) => cut_off += 1,
+        }
+        server = Server::start(&format!("crash-{}", i + 1), url, dir);
+        let (status, view) = submit_under_key(&client, &server, &token, id, &key).await.unwrap();
+        assert_eq!(status, 200, "try {i} after {wait:?}: {view}");
+        assert_eq!(view["state"], "district_review", "try {i}");
+        let r = client.get(server.url(&format!("/api/applications/{id}"))).bearer_auth(&token).send().await.unwrap();
+        let now: serde_json::Value = r.json().await.unwrap();
+        let submits = now["history"].as_array().unwrap().iter().filter(|h| h["action"] == "submit").count();
+        assert_eq!(submits, 1, "try {i} after {wait:?}");
+    }
+    println!(
+        "{TRIES} kills: {answered_before_kill} answered before the kill, {cut_off} cut off; every retry 200, once"
+    );
+    drop(server);
+    engine.db.clone().close().await.ok();
+}
+
+#[tokio::test]
+async fn a_killed_action_is_performed_once_or_replayed_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("crash.db").display());
+    killed_actions_are_performed_once_or_replayed(&url, dir.path()).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set CERTFLOW_TEST_POSTGRES_URL to run it")]
+async fn a_killed_action_is_performed_once_or_replayed_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, name) = fresh_database().await;
+    killed_actions_are_performed_once_or_replayed(&url, dir.path()).await;
     drop_database(&name).await;
 }

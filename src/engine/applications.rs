@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use serde::Serialize;
@@ -24,7 +24,8 @@ use crate::domain::form::FieldError;
 use crate::domain::role::Scope;
 use crate::domain::writes::{self, Writer};
 use crate::error::{AppError, t};
-use crate::storage::entities::{application, attachment, enterprise, history, idempotency_key, vote};
+use crate::storage::entities::{application, attachment, enterprise, history, vote};
+use crate::storage::idempotency;
 
 /// The body of an action request.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -406,9 +407,6 @@ impl Engine {
     }
 
     /// `POST /api/applications/{id}/actions/{action}` for a user, or a timeout for the system.
-    ///
-    /// Panel votes without `If-Match` are retried when another vote landed in between: voters
-    /// do not race each other, they only add up.
     pub async fn take_action(
         &self,
         caller: Caller<'_>,
@@ -417,10 +415,26 @@ impl Engine {
         req: ActionRequest,
         if_match: Option<i32>,
     ) -> Result<ApplicationView, AppError> {
+        self.act(caller, id, action_name, req, if_match, None).await
+    }
+
+    /// Takes an action; under an idempotency key the response is stored in the same commit.
+    ///
+    /// Panel votes without `If-Match` are retried when another vote landed in between: voters
+    /// do not race each other, they only add up.
+    async fn act(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+        idem: Option<&Idempotent<'_>>,
+    ) -> Result<ApplicationView, AppError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.take_action_once_attempt(caller, id, action_name, req.clone(), if_match).await {
+            match self.take_action_once_attempt(caller, id, action_name, req.clone(), if_match, idem).await {
                 Err(AppError::Conflict(m)) if if_match.is_none() && attempt < 4 => {
                     let app = self.find_app(&self.db, id).await?;
                     let is_vote = self
@@ -439,6 +453,28 @@ impl Engine {
         }
     }
 
+    /// The view of a change, stored under the request's idempotency key in the change's own
+    /// transaction.
+    async fn respond(
+        &self,
+        txn: &DatabaseTransaction,
+        idem: Option<&Idempotent<'_>>,
+        view: &ApplicationView,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        let Some(k) = idem else { return Ok(()) };
+        let body = serde_json::to_string(view).map_err(|e| AppError::Internal(e.into()))?;
+        idempotency::store(txn, k.user, k.key, k.request_hash, &body, now, now - self.idempotency_ttl).await.map_err(
+            |e| {
+                if crate::storage::is_unique_violation(&e) {
+                    AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed"))
+                } else {
+                    e.into()
+                }
+            },
+        )
+    }
+
     async fn take_action_once_attempt(
         &self,
         caller: Caller<'_>,
@@ -446,6 +482,7 @@ impl Engine {
         action_name: &str,
         req: ActionRequest,
         if_match: Option<i32>,
+        idem: Option<&Idempotent<'_>>,
     ) -> Result<ApplicationView, AppError> {
         let app = match caller {
             // Staff learn that they may not act (403); an enterprise's users never learn that
@@ -584,11 +621,13 @@ impl Engine {
                         now,
                     )
                     .await?;
-                txn.commit().await?;
                 let mut hist = hist;
                 hist.push(entry);
-                let votes = self.votes_of(&self.db, &new).await?;
-                return self.view_loaded(caller, &new, &def, &ent, hist, votes).await;
+                let votes = self.votes_of(&txn, &new).await?;
+                let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, votes).await?;
+                self.respond(&txn, idem, &view, now).await?;
+                txn.commit().await?;
+                return Ok(view);
             }
         }
         let new_ctx = self.scope(&def, &data, score_value, &ent, caller, Some(&new), now).to_value(&world);
@@ -611,11 +650,13 @@ impl Engine {
             self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
                 .await?;
         }
-        txn.commit().await?;
         let mut hist = hist;
         hist.push(entry);
         // A transition starts a new visit: no votes yet.
-        self.view_loaded(caller, &new, &def, &ent, hist, Vec::new()).await
+        let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, Vec::new()).await?;
+        self.respond(&txn, idem, &view, now).await?;
+        txn.commit().await?;
+        Ok(view)
     }
 
     pub(super) fn run_checks(
@@ -734,12 +775,18 @@ impl Engine {
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
         let hist = self.history_of(&self.db, &app.id).await?;
         let votes = self.votes_of(&self.db, app).await?;
-        self.view_loaded(caller, app, &def, &ent, hist, votes).await
+        self.view_loaded(&self.db, caller, app, &def, &ent, hist, votes).await
     }
 
-    /// Builds the view from parts the caller already holds.
+    /// Builds the view from parts the caller already holds, reading the rest on `conn` (inside
+    /// a change's transaction, so that it shows what the change wrote).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     async fn view_loaded(
         &self,
+        conn: &impl ConnectionTrait,
         caller: Caller<'_>,
         app: &application::Model,
         def: &WorkflowDefinition,
@@ -762,7 +809,7 @@ impl Engine {
         let attachments = attachment::Entity::find()
             .filter(attachment::Column::ApplicationId.eq(&app.id))
             .order_by_asc(attachment::Column::CreatedAt)
-            .all(&self.db)
+            .all(conn)
             .await?
             .into_iter()
             .map(|a| AttachmentView {
@@ -785,13 +832,13 @@ impl Engine {
         let children = application::Entity::find()
             .filter(application::Column::ParentId.eq(&app.id))
             .order_by_asc(application::Column::CreatedAt)
-            .all(&self.db)
+            .all(conn)
             .await?
             .into_iter()
             .map(link)
             .collect();
         let parent = match &app.parent_id {
-            Some(p) => application::Entity::find_by_id(p).one(&self.db).await?.map(link),
+            Some(p) => application::Entity::find_by_id(p).one(conn).await?.map(link),
             None => None,
         };
         let editable = match caller {
@@ -1011,7 +1058,9 @@ impl Engine {
     }
 
     /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
-    /// first response and changes nothing; the same key with another body is refused.
+    /// first response and changes nothing; the same key with another body is refused (422). The
+    /// key and its response are written in the action's own commit, so a request cut off at any
+    /// moment leaves either both or neither; keys expire after `idempotency_ttl`.
     #[allow(
         clippy::too_many_arguments,
         reason = "the use case's inputs are distinct values; a struct would only rename them"
@@ -1026,14 +1075,9 @@ impl Engine {
         key: &str,
         request_hash: &str,
     ) -> Result<Value, AppError> {
-        let now = self.now();
-        let existing = idempotency_key::Entity::find()
-            .filter(idempotency_key::Column::UserId.eq(&actor.id))
-            .filter(idempotency_key::Column::Key.eq(key))
-            .one(&self.db)
-            .await?;
-        if let Some(row) = existing {
-            if row.request_hash != request_hash {
+        let fresh_since = self.now() - self.idempotency_ttl;
+        let replay = |stored: idempotency::Stored| -> Result<Value, AppError> {
+            if stored.request_hash != request_hash {
                 return Err(AppError::Unprocessable {
                     title: t("幂等键已用于另一请求", "the Idempotency-Key was used for another request"),
                     errors: vec![FieldError {
@@ -1042,53 +1086,32 @@ impl Engine {
                     }],
                 });
             }
-            if row.status == 0 {
-                return Err(AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed")));
-            }
-            return serde_json::from_str(&row.body).map_err(|e| AppError::Internal(e.into()));
-        }
-        let claim = idempotency_key::ActiveModel {
-            id: NotSet,
-            user_id: Set(actor.id.clone()),
-            key: Set(key.to_string()),
-            request_hash: Set(request_hash.to_string()),
-            status: Set(0),
-            body: Set(String::new()),
-            created_at: Set(now),
-        }
-        .insert(&self.db)
-        .await;
-        if let Err(e) = claim {
-            return Err(match e.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => {
-                    AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed"))
-                }
-                _ => e.into(),
-            });
-        }
-        let forget = || async {
-            let _ = idempotency_key::Entity::delete_many()
-                .filter(idempotency_key::Column::UserId.eq(&actor.id))
-                .filter(idempotency_key::Column::Key.eq(key))
-                .exec(&self.db)
-                .await;
+            serde_json::from_str(&stored.body).map_err(|e| AppError::Internal(e.into()))
         };
-        match self.take_action(Caller::User(actor), id, action, req, if_match).await {
-            Ok(view) => {
-                let body = serde_json::to_value(&view).map_err(|e| AppError::Internal(e.into()))?;
-                idempotency_key::Entity::update_many()
-                    .col_expr(idempotency_key::Column::Status, sea_orm::sea_query::Expr::value(200))
-                    .col_expr(idempotency_key::Column::Body, sea_orm::sea_query::Expr::value(body.to_string()))
-                    .filter(idempotency_key::Column::UserId.eq(&actor.id))
-                    .filter(idempotency_key::Column::Key.eq(key))
-                    .exec(&self.db)
-                    .await?;
-                Ok(body)
-            }
-            Err(e) => {
-                forget().await;
-                Err(e)
-            }
+        if let Some(stored) = idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
+            return replay(stored);
+        }
+        let idem = Idempotent { user: &actor.id, key, request_hash };
+        match self.act(Caller::User(actor), id, action, req, if_match, Some(&idem)).await {
+            Ok(view) => serde_json::to_value(&view).map_err(|e| AppError::Internal(e.into())),
+            // Another request with the key may have committed first (the refusal is then
+            // about the change it made): answer as it was answered.
+            Err(e) => match idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
+                Some(stored) => replay(stored),
+                None => Err(e),
+            },
         }
     }
+
+    /// Forgets the idempotency keys older than `idempotency_ttl` (the scheduler calls it).
+    pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
+        Ok(idempotency::purge(&self.db, self.now() - self.idempotency_ttl).await?)
+    }
+}
+
+/// A request made under an idempotency key, scoped to the caller.
+pub(super) struct Idempotent<'a> {
+    pub user: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
 }

@@ -57,6 +57,8 @@ pub struct Engine {
     pub lease: chrono::Duration,
     /// Rates per client address and the sign-in throttle's decoy hash.
     pub limits: Arc<Limits>,
+    /// How long an idempotency key keeps its response.
+    pub idempotency_ttl: chrono::Duration,
 }
 
 impl Engine {
@@ -81,6 +83,7 @@ impl Engine {
             base_url,
             lease: chrono::Duration::seconds(60),
             limits: Arc::new(Limits::default()),
+            idempotency_ttl: chrono::Duration::hours(24),
         })
     }
 

@@ -2,4 +2,10 @@
 //! modules beside them hold the statements of one aggregate each.
 
 pub mod entities;
+pub mod idempotency;
 pub mod throttle;
+
+/// Whether a statement failed on a UNIQUE constraint (a row that must exist once already does).
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

@@ -126,6 +126,7 @@ pub async fn spawn_app_custom(
         sign_in_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         register_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         trust_forwarded: false,
+        idempotency_ttl: std::time::Duration::from_secs(24 * 3600),
     };
     let mut settings = settings;
     adjust(&mut settings);

@@ -21,6 +21,7 @@ mod demo;
 mod editable;
 mod errors;
 mod hardening;
+mod idempotency;
 mod lifecycle;
 mod mail;
 mod money;

@@ -54,6 +54,7 @@ async fn an_application_keeps_the_version_it_started_with() {
         sign_in_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         register_rate: certflow::domain::throttle::Rate { per_period: 100_000, period_secs: 60 },
         trust_forwarded: false,
+        idempotency_ttl: std::time::Duration::from_secs(24 * 3600),
     };
     let restarted = certflow::startup::Application::build(settings, app.clock.clone()).await.expect("restart");
     let address = format!("http://127.0.0.1:{}", restarted.port());
