@@ -1,7 +1,9 @@
 //! `certflow bench`: N full application lifecycles (create → submit → three approvals → final,
 //! with history and timers) through the engine, beside a baseline measured in the same run: the
 //! same number of bare transactions that each update one row and insert one history row. The
-//! figure to report is the ratio engine/baseline.
+//! figure to report is the ratio engine/baseline. It counts the statements each transition sends,
+//! and times N lifecycles again once the enterprise has `--many` finished ones behind it (rows
+//! bulk-inserted), whose p50 must stay within 1.2 × of the first.
 //!
 //! Then the timer sweep: (i) the cost of a sweep that finds nothing due, before and after
 //! `--pending` (default 1,000,000) timers due in the future are added: with the (status, due_at)
@@ -39,6 +41,11 @@ pub struct BenchArgs {
     /// Not-yet-due timers added before the empty sweep is timed again.
     #[arg(long, default_value_t = 1_000_000)]
     pub pending: usize,
+    /// Lifecycles the enterprise has behind it (finished applications and their certifications,
+    /// bulk-inserted) when the transitions are timed again: a transition's cost must not grow
+    /// with them.
+    #[arg(long, default_value_t = 10_000)]
+    pub many: usize,
 }
 
 const WORKFLOW: &str = r#"
@@ -94,7 +101,27 @@ struct Figures {
     samples: Vec<Duration>,
     baseline: Duration,
     baseline_tx: usize,
+    /// Statements sent per transition (create, submit, approvals), and how many were reads.
+    statements: f64,
+    reads: f64,
+    /// The same lifecycles timed again with `many` lifecycles behind the enterprise.
+    many: usize,
+    samples_many: Vec<Duration>,
     sweep: SweepFigures,
+}
+
+/// Counts the statements sent to the database (sea-orm's metric callback).
+#[derive(Default)]
+struct Statements {
+    all: std::sync::atomic::AtomicUsize,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl Statements {
+    fn take(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.all.swap(0, Relaxed), self.reads.swap(0, Relaxed))
+    }
 }
 
 /// Timing of the timer sweep on one backend.
@@ -160,7 +187,13 @@ async fn user(
     })
 }
 
-async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<Duration>, Actor)> {
+/// The enterprise and the people of the lifecycles: the applicant and three reviewers.
+struct People {
+    applicant: Actor,
+    reviewers: Vec<Actor>,
+}
+
+async fn people(engine: &Engine) -> anyhow::Result<People> {
     let ent_id = {
         use crate::storage::entities::enterprise;
         use sea_orm::{ActiveModelTrait, Set};
@@ -196,6 +229,11 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
             .await?,
         );
     }
+    Ok(People { applicant, reviewers })
+}
+
+/// `n` lifecycles of one enterprise: the total time and each transition's time.
+async fn lifecycles(engine: &Engine, p: &People, n: usize) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let err = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let mut samples = Vec::with_capacity(n * 5);
     let start = Instant::now();
@@ -203,15 +241,15 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
         let mut data = serde_json::Map::new();
         data.insert("revenue".into(), serde_json::json!("2500.00"));
         let t = Instant::now();
-        let view = engine.create_application(&applicant, "bench", None, data).await.map_err(err)?;
+        let view = engine.create_application(&p.applicant, "bench", None, data).await.map_err(err)?;
         samples.push(t.elapsed());
         let t = Instant::now();
         engine
-            .take_action(Caller::User(&applicant), &view.id, "submit", ActionRequest::default(), None)
+            .take_action(Caller::User(&p.applicant), &view.id, "submit", ActionRequest::default(), None)
             .await
             .map_err(err)?;
         samples.push(t.elapsed());
-        for r in &reviewers {
+        for r in &p.reviewers {
             let t = Instant::now();
             engine
                 .take_action(Caller::User(r), &view.id, "approve", ActionRequest::default(), None)
@@ -220,7 +258,43 @@ async fn lifecycles(engine: &Engine, n: usize) -> anyhow::Result<(Duration, Vec<
             samples.push(t.elapsed());
         }
     }
-    Ok((start.elapsed(), samples, applicant))
+    Ok((start.elapsed(), samples))
+}
+
+/// Gives the enterprise `count` finished lifecycles more, as rows: recognised applications and
+/// their certifications (one `INSERT … SELECT` each).
+async fn seed_finished(engine: &Engine, enterprise_id: &str, count: usize) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let db = &engine.db;
+    let (series, now, id) = match db.get_database_backend() {
+        DatabaseBackend::Postgres => (
+            format!("generate_series(1, {count}) AS g(x)"),
+            "now()".to_string(),
+            "md5(random()::text || x::text)".to_string(),
+        ),
+        _ => (
+            format!(
+                "(WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {count}) SELECT x FROM g)"
+            ),
+            "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')".to_string(),
+            "lower(hex(randomblob(16)))".to_string(),
+        ),
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO applications (id, number, workflow, workflow_version, enterprise_id, district, state, is_final, \
+         data, score, version, visit, parent_id, created_by, state_entered_at, due_at, head_hash, created_at, updated_at) \
+         SELECT 'seeded-' || x, 'SEED-' || x, 'bench', 1, '{enterprise_id}', 'jingkou', 'done', true, \
+                '{{\"revenue\":\"2500.00\"}}', NULL, 5, 5, NULL, NULL, {now}, NULL, '', {now}, {now} FROM {series}"
+    ))
+    .await?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO certifications (id, enterprise_id, kind, application_id, status, granted_at, valid_until, revoked_at) \
+         SELECT {id}, '{enterprise_id}', 'bench', 'seeded-' || x, 'active', {now}, NULL, NULL FROM {series}"
+    ))
+    .await?;
+    Ok(())
 }
 
 async fn count(engine: &Engine, sql: &str) -> anyhow::Result<i64> {
@@ -402,13 +476,43 @@ async fn measure(url: &str, dir: &Path, args: &BenchArgs) -> anyhow::Result<Figu
         trust_forwarded: false,
         idempotency_ttl: std::time::Duration::from_secs(24 * 3600),
     };
-    let engine = build_engine(&settings, Arc::new(SystemClock)).await?;
-    let (engine_time, mut samples, applicant) = lifecycles(&engine, n).await?;
+    let mut engine = build_engine(&settings, Arc::new(SystemClock)).await?;
+    let counter = Arc::new(Statements::default());
+    {
+        let counter = counter.clone();
+        engine.db.set_metric_callback(move |info| {
+            use std::sync::atomic::Ordering::Relaxed;
+            counter.all.fetch_add(1, Relaxed);
+            if info.statement.sql.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("select")) {
+                counter.reads.fetch_add(1, Relaxed);
+            }
+        });
+    }
+    let p = people(&engine).await?;
+    counter.take();
+    let (engine_time, mut samples) = lifecycles(&engine, &p, n).await?;
+    let (all, reads) = counter.take();
     samples.sort();
+    let enterprise_id = p.applicant.enterprise_id.clone().unwrap_or_default();
+    seed_finished(&engine, &enterprise_id, args.many.saturating_sub(2 * n)).await?;
+    let (_, mut samples_many) = lifecycles(&engine, &p, n).await?;
+    samples_many.sort();
     let baseline_tx = samples.len();
     let baseline = baseline(&engine, baseline_tx).await?;
-    let sweep = timer_sweep(&engine, &applicant, args.pending, args.timers).await?;
-    Ok(Figures { lifecycles: n, engine: engine_time, samples, baseline, baseline_tx, sweep })
+    let sweep = timer_sweep(&engine, &p.applicant, args.pending, args.timers).await?;
+    let per = |c: usize| c as f64 / samples.len() as f64;
+    Ok(Figures {
+        lifecycles: n,
+        engine: engine_time,
+        statements: per(all),
+        reads: per(reads),
+        many: args.many.max(2 * n),
+        samples_many,
+        samples,
+        baseline,
+        baseline_tx,
+        sweep,
+    })
 }
 
 fn report(name: &str, f: &Figures) {
@@ -426,6 +530,20 @@ fn report(name: &str, f: &Figures) {
     );
     println!("  transition p50        {:>10.2} ms", percentile(&f.samples, 0.50).as_secs_f64() * 1000.0);
     println!("  transition p99        {:>10.2} ms", percentile(&f.samples, 0.99).as_secs_f64() * 1000.0);
+    println!(
+        "  statements/transition {:>10.1}   ({:.1} reads, {:.1} writes; round trips: these and BEGIN, COMMIT)",
+        f.statements,
+        f.reads,
+        f.statements - f.reads
+    );
+    let (p50, p50_many) = (percentile(&f.samples, 0.50), percentile(&f.samples_many, 0.50));
+    println!(
+        "  transition p50 with {:>6} lifecycles behind the enterprise {:>8.2} ms   (ratio to {} lifecycles: {:.2}; goal ≤ 1.2)",
+        f.many,
+        p50_many.as_secs_f64() * 1000.0,
+        f.lifecycles,
+        p50_many.as_secs_f64() / p50.as_secs_f64()
+    );
     println!(
         "  baseline tx/s         {:>10.1}   ({} bare transactions: update 1 row + insert 1 history row)",
         base_tps, f.baseline_tx

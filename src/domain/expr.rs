@@ -142,13 +142,78 @@ fn describe(e: &minijinja::Error) -> String {
 /// Facts about an enterprise that the functions `holds`, `held_ever` and `prior` answer from.
 #[derive(Debug, Clone, Default)]
 pub struct World {
-    /// Every certification kind with whether it is active now.
+    /// The enterprise's certifications of the kinds in `kinds` (or granted since), each with
+    /// whether it is active now.
     pub certifications: Vec<(String, bool)>,
+    /// The kinds whose certifications were loaded into `certifications`.
+    pub kinds: Kinds,
     /// The enterprise's applications (loaded only when a definition asks): `prior` shows the
     /// finished ones, `applications` all of them but the one being evaluated.
     pub prior: Vec<PriorApplication>,
     /// Whether `prior` was loaded (it is only when a definition calls `prior(…)`).
     pub prior_loaded: bool,
+}
+
+/// The certification kinds a definition's expressions can ask about (`holds`, `held_ever`):
+/// those named as literals, or every kind when some call names its kind by an expression.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kinds {
+    pub all: bool,
+    pub named: std::collections::BTreeSet<String>,
+}
+
+impl Kinds {
+    /// Every kind.
+    pub fn every() -> Kinds {
+        Kinds { all: true, named: Default::default() }
+    }
+
+    /// The kinds the calls in `text` (a definition's source, comments included) ask about.
+    pub fn named_in(text: &str) -> Kinds {
+        let mut kinds = Kinds::default();
+        for f in ["holds", "held_ever"] {
+            let call = format!("{f}(");
+            let mut rest = text;
+            while let Some(i) = rest.find(&call) {
+                let before = rest[..i].chars().next_back();
+                let after = &rest[i + call.len()..];
+                rest = after;
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                match literal_argument(after) {
+                    Some(kind) => {
+                        kinds.named.insert(kind.to_string());
+                    }
+                    None => kinds.all = true,
+                }
+            }
+        }
+        kinds
+    }
+
+    /// Both sets together.
+    pub fn union(&self, other: &Kinds) -> Kinds {
+        Kinds { all: self.all || other.all, named: self.named.union(&other.named).cloned().collect() }
+    }
+
+    /// Whether `self` covers everything `need` asks about.
+    pub fn covers(&self, need: &Kinds) -> bool {
+        self.all || (!need.all && need.named.is_subset(&self.named))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.named.is_empty()
+    }
+}
+
+/// `'kind')` or `"kind")` at the start of `s` (after spaces): the kind.
+fn literal_argument(s: &str) -> Option<&str> {
+    let s = s.trim_start();
+    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &s[1..];
+    let end = body.find(quote)?;
+    body[end + 1..].trim_start().starts_with(')').then(|| &body[..end])
 }
 
 /// Another application of the enterprise, as `prior(workflow)` (finished ones, withdrawn ones
@@ -257,6 +322,19 @@ mod tests {
     }
 
     #[test]
+    fn the_kinds_a_definition_asks_about_are_read_from_its_calls() {
+        let k = Kinds::named_in("when: \"holds('srdi-sme') or held_ever( \"little-giant\" )\" # upholds(x)");
+        assert_eq!(k.named.iter().map(String::as_str).collect::<Vec<_>>(), ["little-giant", "srdi-sme"]);
+        assert!(!k.all);
+        assert!(Kinds::named_in("rule: holds(form.kind)").all);
+        assert!(Kinds::named_in("form.revenue > 0").is_empty());
+        assert!(k.covers(&Kinds::named_in("holds('srdi-sme')")));
+        assert!(!k.covers(&Kinds::named_in("holds('green-factory')")));
+        assert!(!k.covers(&Kinds::every()));
+        assert!(Kinds::every().covers(&k));
+    }
+
+    #[test]
     fn comparisons_logic_arithmetic_and_membership_evaluate() {
         let e = ExprEngine::new();
         let world = World::default();
@@ -272,6 +350,7 @@ mod tests {
         let e = ExprEngine::new();
         let world = World {
             certifications: vec![("innovative-sme".into(), true), ("srdi-sme".into(), false)],
+            kinds: Kinds::every(),
             prior: vec![
                 PriorApplication {
                     id: "a1".into(),

@@ -231,7 +231,7 @@ impl Engine {
             }
         }
         let now = self.now();
-        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
         let txn = self.db.begin().await?;
         let app = self.create_in_txn(&txn, &def, &ent, data, Caller::User(actor), None, &mut world, now, 0).await?;
         txn.commit().await?;
@@ -249,7 +249,7 @@ impl Engine {
         let def = self.defs.catalogue.latest(workflow).cloned().ok_or(AppError::NotFound)?;
         let ent = self.find_enterprise(&self.db, enterprise_id).await?;
         let now = self.now();
-        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
         let txn = self.db.begin().await?;
         let app = self.create_in_txn(&txn, &def, &ent, data, Caller::System, None, &mut world, now, 0).await?;
         txn.commit().await?;
@@ -290,7 +290,7 @@ impl Engine {
         self.check_attachments(&app, &def, &patch).await?;
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let world = load_world(&self.db, &ent.id, now, &def).await?;
         data.extend(patch.clone());
         let mut new = app.clone();
         let score = self.compute_score(&def, &data, &ent, &world, Caller::User(actor), Some(&app), now);
@@ -528,7 +528,7 @@ impl Engine {
         }
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let mut world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
         let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
         let patch = match req.data {
             Some(p) => Some(def.form().normalise(&p).map_err(|errors| AppError::Unprocessable {

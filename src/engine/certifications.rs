@@ -207,7 +207,7 @@ impl Engine {
                 .latest(&renewal.workflow)
                 .cloned()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("workflow {} vanished", renewal.workflow)))?;
-            let mut world = super::context::load_world(&txn, &ent.id, now, renewal_def.uses_prior()).await?;
+            let mut world = super::context::load_world(&txn, &ent.id, now, &renewal_def).await?;
             self.create_in_txn(&txn, &renewal_def, &ent, data, Caller::System, None, &mut world, now, 1).await?;
         }
         txn.commit().await?;

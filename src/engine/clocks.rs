@@ -178,7 +178,7 @@ impl Engine {
         }
         let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let world = load_world(&self.db, &ent.id, now, def.uses_prior()).await?;
+        let world = load_world(&self.db, &ent.id, now, &def).await?;
         let data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
         let ctx = self
             .scope(&def, &data, stored_score_value(app.score.as_deref()), &ent, Caller::User(actor), Some(&app), now)

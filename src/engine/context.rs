@@ -9,7 +9,7 @@ use super::Engine;
 use crate::domain::access::Caller;
 use crate::domain::calendar::china_offset;
 use crate::domain::definition::WorkflowDefinition;
-use crate::domain::expr::{PriorApplication, Scope, World};
+use crate::domain::expr::{Kinds, PriorApplication, Scope, World};
 use crate::domain::scoring::Score;
 use crate::error::AppError;
 use crate::storage::entities::{application, certification, enterprise};
@@ -19,24 +19,62 @@ pub fn is_active(c: &certification::Model, now: DateTime<Utc>) -> bool {
     c.status == "active" && c.valid_until.is_none_or(|v| v > now)
 }
 
-/// Loads the facts `holds`, `held_ever` and `prior` answer from; earlier applications only
-/// when `with_prior` (they can be many, and most definitions never ask).
+/// Loads the facts `holds`, `held_ever` and `prior` answer from for `def`: certifications of the
+/// kinds its expressions name (none when they name none, so a transition does not grow with the
+/// enterprise's certifications), and earlier applications only when it asks for them.
 pub async fn load_world(
     conn: &impl ConnectionTrait,
     enterprise_id: &str,
     now: DateTime<Utc>,
-    with_prior: bool,
+    def: &WorkflowDefinition,
 ) -> Result<World, AppError> {
-    let certs =
-        certification::Entity::find().filter(certification::Column::EnterpriseId.eq(enterprise_id)).all(conn).await?;
-    let mut world = World {
-        certifications: certs.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect(),
-        ..World::default()
-    };
-    if with_prior {
+    let mut world = World::default();
+    load_certifications(conn, enterprise_id, now, def.certification_kinds().clone(), &mut world).await?;
+    if def.uses_prior() {
         load_prior(conn, enterprise_id, &mut world).await?;
     }
     Ok(world)
+}
+
+/// Completes `world` with what `def` needs and it lacks (a child started by an effect may ask
+/// about other kinds than its parent). Read inside the change's transaction, so that what the
+/// change granted or revoked so far is seen.
+pub async fn complete_world(
+    conn: &impl ConnectionTrait,
+    enterprise_id: &str,
+    now: DateTime<Utc>,
+    def: &WorkflowDefinition,
+    world: &mut World,
+) -> Result<(), AppError> {
+    if !world.kinds.covers(def.certification_kinds()) {
+        let kinds = world.kinds.union(def.certification_kinds());
+        load_certifications(conn, enterprise_id, now, kinds, world).await?;
+    }
+    if def.uses_prior() && !world.prior_loaded {
+        load_prior(conn, enterprise_id, world).await?;
+    }
+    Ok(())
+}
+
+/// Replaces `world`'s certifications with those of `kinds`.
+async fn load_certifications(
+    conn: &impl ConnectionTrait,
+    enterprise_id: &str,
+    now: DateTime<Utc>,
+    kinds: Kinds,
+    world: &mut World,
+) -> Result<(), AppError> {
+    world.certifications = if kinds.is_empty() {
+        Vec::new()
+    } else {
+        let mut q = certification::Entity::find().filter(certification::Column::EnterpriseId.eq(enterprise_id));
+        if !kinds.all {
+            q = q.filter(certification::Column::Kind.is_in(kinds.named.iter().cloned()));
+        }
+        q.all(conn).await?.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect()
+    };
+    world.kinds = kinds;
+    Ok(())
 }
 
 /// Adds the enterprise's applications to `world` (for `prior` and `applications`).

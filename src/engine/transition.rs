@@ -397,9 +397,7 @@ impl Engine {
                 created_at: now,
                 updated_at: now,
             };
-            if def.uses_prior() && !world.prior_loaded {
-                super::context::load_prior(txn, &ent.id, world).await?;
-            }
+            super::context::complete_world(txn, &ent.id, now, def, world).await?;
             let score = self.compute_score(def, &data, ent, world, caller, Some(&app), now);
             app.data = Value::Object(data.clone()).to_string();
             app.score = score.as_ref().and_then(|s| serde_json::to_string(s).ok());

@@ -272,6 +272,8 @@ pub struct WorkflowDefinition {
     starts_children: Vec<(String, u64, u64, String, Vec<String>)>,
     /// Whether an expression calls `prior(…)`: only then are earlier applications loaded.
     uses_prior: bool,
+    /// The certification kinds `holds` and `held_ever` are asked about in the file.
+    pub(super) certification_kinds: super::expr::Kinds,
 }
 
 impl WorkflowDefinition {
@@ -321,6 +323,10 @@ impl WorkflowDefinition {
     }
     pub fn uses_prior(&self) -> bool {
         self.uses_prior
+    }
+    /// The certification kinds its expressions can ask about: only those are loaded for it.
+    pub fn certification_kinds(&self) -> &super::expr::Kinds {
+        &self.certification_kinds
     }
     /// Pays money out of a budget: some state reserves an amount (finance's queue lists these).
     pub fn disburses(&self) -> bool {

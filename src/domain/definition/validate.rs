@@ -14,7 +14,7 @@ use super::{
     Remind, Starter, State, Target, Timeout, WorkflowDefinition,
 };
 use crate::domain::duration::Span;
-use crate::domain::expr::{ExprEngine, Names};
+use crate::domain::expr::{ExprEngine, Kinds, Names};
 use crate::domain::form::{Bound, Choice, Field, FieldKind, Form};
 use crate::domain::role::{Role, Scope};
 use crate::domain::scoring::{Band, Group, Indicator, Rule, Scoring};
@@ -73,7 +73,12 @@ pub fn parse_definition(
         }]
     })?;
     let mut c = Collector { file, errors: Vec::new(), uses_prior: false };
-    let def = build(raw, file, cx, &mut c);
+    // Every expression is in the file, so the kinds its calls name are read from the whole of
+    // it (a comment can only add kinds, never hide one).
+    let def = build(raw, file, cx, &mut c).map(|mut d| {
+        d.certification_kinds = Kinds::named_in(source);
+        d
+    });
     if c.errors.is_empty() {
         def.ok_or_else(Vec::new)
     } else {
@@ -177,6 +182,7 @@ fn build(raw: raw::Workflow, file: &str, cx: &Context<'_>, c: &mut Collector<'_>
         file: file.to_string(),
         starts_children,
         uses_prior: c.uses_prior,
+        certification_kinds: Kinds::default(),
     })
 }
 
