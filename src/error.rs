@@ -43,6 +43,18 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+impl From<crate::domain::decision::Refusal> for AppError {
+    fn from(r: crate::domain::decision::Refusal) -> Self {
+        use crate::domain::decision::Refusal;
+        match r {
+            Refusal::NotFound => AppError::NotFound,
+            Refusal::Forbidden(m) => AppError::Forbidden(m),
+            Refusal::Conflict(m) => AppError::Conflict(m),
+            Refusal::Unprocessable { title, errors } => AppError::Unprocessable { title, errors },
+        }
+    }
+}
+
 impl AppError {
     pub fn code(&self) -> &'static str {
         match self {

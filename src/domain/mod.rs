@@ -6,6 +6,7 @@
 pub mod access;
 pub mod budget;
 pub mod calendar;
+pub mod decision;
 pub mod definition;
 pub mod duration;
 pub mod expr;

@@ -6,20 +6,21 @@ use std::sync::Arc;
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::Engine;
-use super::context::{load_world, stored_score_value};
+use super::context::load_world;
 use super::transition::Entry;
 use super::view::{
     ActionFieldView, ActionView, ActorRef, ApplicationSummary, ApplicationView, AttachmentView, EnterpriseRef,
     HistoryView, LinkedApplication, Page,
 };
-use crate::domain::access::{Actor, AppFacts, Caller, may_start, may_take};
-use crate::domain::definition::{Action, By, Check, CommentRule, Editable, Starter, WorkflowDefinition};
+use crate::domain::access::{Actor, AppFacts, Caller, may_start};
+use crate::domain::decision::{self, CastVote, Outcome, Past, Request, Snapshot};
+use crate::domain::definition::{Action, By, CommentRule, Starter, WorkflowDefinition};
 use crate::domain::form::FieldError;
 use crate::domain::role::Scope;
 use crate::domain::writes::{self, Writer};
@@ -95,11 +96,6 @@ pub(super) fn action_view(def: &WorkflowDefinition, a: &Action) -> ActionView {
     }
 }
 
-/// The sequence number the next history entry of an application takes.
-fn next_seq(hist: &[history::Model]) -> i32 {
-    hist.last().map_or(1, |h| h.seq + 1)
-}
-
 /// The fields whoever opened the application for the enterprise wrote (recorded with the
 /// `create` entry only when that was not the enterprise itself): no `editable: true` opens them.
 pub(super) fn opened_with(hist: &[history::Model]) -> Vec<String> {
@@ -109,6 +105,36 @@ pub(super) fn opened_with(hist: &[history::Model]) -> Vec<String> {
         .and_then(|d| serde_json::from_str::<Map<String, Value>>(d).ok())
         .map(|m| m.into_iter().map(|(k, _)| k).collect())
         .unwrap_or_default()
+}
+
+/// The application row as the rules see it.
+pub(super) fn rules_application(app: &application::Model) -> decision::Application {
+    decision::Application {
+        id: app.id.clone(),
+        number: app.number.clone(),
+        workflow: app.workflow.clone(),
+        enterprise_id: app.enterprise_id.clone(),
+        district: app.district.clone(),
+        state: app.state.clone(),
+        visit: app.visit,
+        version: app.version,
+        data: serde_json::from_str(&app.data).unwrap_or_default(),
+        score: app.score.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        parent: app.parent_id.clone(),
+        created_at: app.created_at,
+    }
+}
+
+/// The history as the rules see it.
+pub(super) fn past_of(hist: &[history::Model]) -> Vec<Past<'_>> {
+    hist.iter()
+        .map(|h| Past { actor_id: h.actor_id.as_deref(), from: h.from_state.as_deref(), action: &h.action })
+        .collect()
+}
+
+/// Votes as the rules see them.
+pub(super) fn cast_of(votes: &[vote::Model]) -> Vec<CastVote<'_>> {
+    votes.iter().map(|v| CastVote { actor_id: &v.actor_id, action: &v.action }).collect()
 }
 
 /// The part of `patch` that `writer` may write, or 422 naming each field it may not change.
@@ -348,29 +374,13 @@ impl Engine {
         hist: &[history::Model],
         votes: &[vote::Model],
     ) -> Vec<&'d Action> {
-        let Some(state) = def.state(&app.state) else { return Vec::new() };
         let facts = AppFacts { enterprise_id: &app.enterprise_id, district: &app.district };
-        state
-            .actions
-            .values()
-            .filter(|a| may_take(caller, state, a, facts))
-            .filter(|a| match caller {
-                Caller::System => true,
-                Caller::User(actor) => {
-                    let separated = state.assignee.as_ref().is_some_and(|asg| {
-                        a.by != By::Applicant
-                            && hist.iter().any(|h| {
-                                h.actor_id.as_deref() == Some(actor.id.as_str())
-                                    && h.from_state.as_ref().is_some_and(|f| asg.separate_from.contains(f))
-                                    && h.action != "save"
-                            })
-                    });
-                    let voted =
-                        a.quorum.is_some() && votes.iter().any(|v| v.visit == app.visit && v.actor_id == actor.id);
-                    !separated && !voted
-                }
-            })
-            .collect()
+        let cast: Vec<CastVote<'_>> = votes
+            .iter()
+            .filter(|v| v.visit == app.visit)
+            .map(|v| CastVote { actor_id: &v.actor_id, action: &v.action })
+            .collect();
+        decision::available(def, &app.state, facts, &past_of(hist), &cast, caller)
     }
 
     pub(super) async fn history_of(
@@ -475,6 +485,8 @@ impl Engine {
         )
     }
 
+    /// One try of an action: load what the decision needs, decide (pure), write the decision
+    /// and what entering its state brings in one transaction.
     async fn take_action_once_attempt(
         &self,
         caller: Caller<'_>,
@@ -484,6 +496,7 @@ impl Engine {
         if_match: Option<i32>,
         idem: Option<&Idempotent<'_>>,
     ) -> Result<ApplicationView, AppError> {
+        // Load.
         let app = match caller {
             // Staff learn that they may not act (403); an enterprise's users never learn that
             // another enterprise's application exists (404).
@@ -501,122 +514,62 @@ impl Engine {
             Caller::System => self.find_app(&self.db, id).await?,
         };
         let def = self.def_of(&app)?;
-        let state = def.state(&app.state).ok_or(AppError::NotFound)?;
-        let Some(action) = state.actions.get(action_name) else {
-            return if def.states().any(|s| s.actions.contains_key(action_name)) {
-                Err(AppError::Conflict(t("当前环节不能执行该操作", "the action is not available in the current state")))
-            } else {
-                Err(AppError::NotFound)
-            };
-        };
-        if if_match.is_some_and(|v| v != app.version) {
-            return Err(stale());
-        }
         let hist = self.history_of(&self.db, &app.id).await?;
         let votes = self.votes_of(&self.db, &app).await?;
-        if !self.available(caller, &def, &app, &hist, &votes).iter().any(|a| a.name == action.name) {
-            return Err(self.why_refused(caller, &def, &app, action, &hist, &votes));
-        }
-        let comment = req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        if action.comment == CommentRule::Required && comment.is_none() {
-            return Err(AppError::Unprocessable {
-                title: t("需要填写意见", "a comment is required"),
-                errors: vec![FieldError {
-                    field: "comment".into(), message: t("请填写意见", "please give a comment")
-                }],
-            });
-        }
-        let now = self.now();
         let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        let now = self.now();
         let mut world = load_world(&self.db, &ent.id, now, &def).await?;
-        let mut data: Map<String, Value> = serde_json::from_str(&app.data).unwrap_or_default();
-        let patch = match req.data {
-            Some(p) => Some(def.form().normalise(&p).map_err(|errors| AppError::Unprocessable {
-                title: t("表单数据无效", "the form data are not valid"),
-                errors,
-            })?),
-            None => None,
-        };
-        // An action's data sets only its own fields, and for the applicant what its state lets it
-        // edit; what the opener of the application wrote stays as it was.
-        let patch = match patch {
-            Some(p) => {
-                let applicant = matches!(caller, Caller::User(a) if a.belongs_to(&app.enterprise_id));
-                let opened = opened_with(&hist);
-                let writer = Writer {
-                    editable: if applicant { &state.editable } else { &Editable::No },
-                    action_fields: &action.fields,
-                    locked: &opened,
-                };
-                Some(permitted_patch(&def, writer, &data, p)?)
+        let attachments = match &req.data {
+            Some(d) if d.keys().any(|k| def.form().field(k).is_some_and(|f| f.kind.name() == "file")) => {
+                self.attachment_fields(&app.id).await?
             }
-            None => None,
+            _ => Vec::new(),
         };
-        if let Some(p) = &patch {
-            self.check_attachments(&app, &def, p).await?;
-            data.extend(p.clone());
-        }
-        let target = def.state(&action.to).ok_or(AppError::NotFound)?;
-        if state.editable.any() && !target.is_final {
-            let missing = def.form().missing(&data);
-            if !missing.is_empty() {
-                return Err(AppError::Unprocessable {
-                    title: t("表单尚未填写完整", "the form is incomplete"),
-                    errors: missing,
-                });
-            }
-        }
-        let score = match (&patch, def.scoring()) {
-            (Some(_), Some(_)) => self.compute_score(&def, &data, &ent, &world, caller, Some(&app), now),
-            _ => None,
+
+        // Decide.
+        let rules_app = rules_application(&app);
+        let past = past_of(&hist);
+        let cast = cast_of(&votes);
+        let opened = opened_with(&hist);
+        let enterprise = self.enterprise_json(&ent);
+        let snap = Snapshot {
+            def: &def,
+            app: &rules_app,
+            past: &past,
+            opened_with: &opened,
+            votes: &cast,
+            enterprise: &enterprise,
+            world: &world,
+            attachments: &attachments,
+            caller,
+            now,
         };
-        let score_value = match &score {
-            Some(s) => Some(s.expression_value()),
-            None => stored_score_value(app.score.as_deref()),
-        };
-        let ctx = self.scope(&def, &data, score_value.clone(), &ent, caller, Some(&app), now).to_value(&world);
-        self.run_checks(&def, action, &ctx, score_value.as_ref())?;
+        let request = Request { action: action_name.to_string(), comment: req.comment, data: req.data, if_match };
+        let decision = decision::decide(&self.expr, &snap, &request)?;
+
+        // Write.
         let mut new = app.clone();
-        new.data = Value::Object(data.clone()).to_string();
-        if let Some(s) = &score {
+        new.data = Value::Object(decision.data.clone()).to_string();
+        if let Some(s) = &decision.score {
             new.score = serde_json::to_string(s).ok();
         }
-        let patch_value = patch.map(Value::Object);
+        let entry_data = decision.entry_data();
+        let comment = decision.comment.as_deref();
+        let action = def.state(&app.state).and_then(|s| s.actions.get(action_name)).ok_or(AppError::NotFound)?;
         let txn = self.db.begin().await?;
-        if let (Some(q), Caller::User(actor)) = (action.quorum, caller) {
-            let inserted = vote::Entity::insert(vote::ActiveModel {
-                id: NotSet,
-                application_id: Set(app.id.clone()),
-                visit: Set(app.visit),
-                action: Set(action.name.clone()),
-                actor_id: Set(actor.id.clone()),
-                at: Set(now),
-            })
-            .exec(&txn)
-            .await;
-            if let Err(e) = inserted {
-                return Err(match e.sql_err() {
-                    Some(SqlErr::UniqueConstraintViolation(_)) => {
-                        AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"))
-                    }
-                    _ => e.into(),
-                });
-            }
-            let count = vote::Entity::find()
-                .filter(vote::Column::ApplicationId.eq(&app.id))
-                .filter(vote::Column::Visit.eq(app.visit))
-                .filter(vote::Column::Action.eq(&action.name))
-                .count(&txn)
-                .await?;
-            if count < u64::from(q) {
-                let vote_data = json!({"vote": action.name, "votes": count, "quorum": q});
-                let seq = Some(next_seq(&hist));
+        if let (true, Caller::User(actor)) = (decision.vote, caller) {
+            self.record_vote(&txn, &app, &action.name, &actor.id, now).await?;
+        }
+        // The history's sequence follows the row's version: every change writes one of each.
+        let seq = Some(app.version + 1);
+        let to = match &decision.outcome {
+            Outcome::Vote { .. } => {
                 let entry = self
                     .commit_change(
                         &txn,
                         Some(app.version),
                         &mut new,
-                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: Some(&vote_data) },
+                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
                         caller,
                         now,
                     )
@@ -629,17 +582,19 @@ impl Engine {
                 txn.commit().await?;
                 return Ok(view);
             }
-        }
-        let new_ctx = self.scope(&def, &data, score_value, &ent, caller, Some(&new), now).to_value(&world);
-        let resumed = self.resumed_due(&txn, &def, &app, &action.to, now).await?;
-        self.prepare_enter(&def, &mut new, &action.to, &new_ctx, resumed, now)?;
-        let seq = Some(next_seq(&hist));
+            Outcome::Transition { to } => to.clone(),
+        };
+        let new_ctx = self
+            .scope(&def, &decision.data, decision.score_value.clone(), &ent, caller, Some(&new), now)
+            .to_value(&world);
+        let resumed = self.resumed_due(&txn, &def, &app, &to, now).await?;
+        self.prepare_enter(&def, &mut new, &to, &new_ctx, resumed, now)?;
         let entry = self
             .commit_change(
                 &txn,
                 Some(app.version),
                 &mut new,
-                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: patch_value.as_ref() },
+                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
                 caller,
                 now,
             )
@@ -659,88 +614,44 @@ impl Engine {
         Ok(view)
     }
 
-    pub(super) fn run_checks(
+    /// Records `actor`'s vote in the application's current visit (once: UNIQUE).
+    async fn record_vote(
         &self,
-        def: &WorkflowDefinition,
-        action: &Action,
-        ctx: &minijinja::Value,
-        score: Option<&Value>,
+        txn: &DatabaseTransaction,
+        app: &application::Model,
+        action: &str,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), AppError> {
-        for check in &action.checks {
-            match check {
-                Check::Eligibility => {
-                    let failed: Vec<_> = def
-                        .eligibility()
-                        .iter()
-                        .filter(|r| !self.expr.eval_bool(&r.expr, ctx).unwrap_or(false))
-                        .map(|r| r.message.clone())
-                        .collect();
-                    if !failed.is_empty() {
-                        return Err(AppError::rule(t("不符合申报条件", "the eligibility rules are not met"), failed));
-                    }
-                }
-                Check::Scoring => {
-                    let passed = score.and_then(|s| s["passed"].as_bool()).unwrap_or(false);
-                    if !passed {
-                        let (total, pass) =
-                            score.map_or((json!(0), json!(0)), |s| (s["total"].clone(), s["pass"].clone()));
-                        return Err(AppError::rule(
-                            t("评分未达标", "the score does not qualify"),
-                            vec![t(
-                                &format!("得分 {total}，合格线 {pass}，或有类别未达到最低分，且不满足直通条件"),
-                                &format!(
-                                    "score {total} against a pass line of {pass} (or a group below its minimum), and no direct qualification"
-                                ),
-                            )],
-                        ));
-                    }
-                }
+        vote::Entity::insert(vote::ActiveModel {
+            id: NotSet,
+            application_id: Set(app.id.clone()),
+            visit: Set(app.visit),
+            action: Set(action.to_string()),
+            actor_id: Set(actor.to_string()),
+            at: Set(now),
+        })
+        .exec(txn)
+        .await
+        .map_err(|e| {
+            if crate::storage::is_unique_violation(&e) {
+                AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"))
+            } else {
+                e.into()
             }
-        }
-        if let Some(rule) = &action.when {
-            match self.expr.eval_bool(&rule.expr, ctx) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(AppError::rule(
-                        t("条件不满足", "the condition is not met"),
-                        vec![rule.message.clone()],
-                    ));
-                }
-                Err(e) => {
-                    return Err(AppError::rule(
-                        t("条件无法计算", "the condition cannot be evaluated"),
-                        vec![rule.message.clone(), t(&e, &e)],
-                    ));
-                }
-            }
-        }
+        })?;
         Ok(())
     }
 
-    fn why_refused(
-        &self,
-        caller: Caller<'_>,
-        def: &WorkflowDefinition,
-        app: &application::Model,
-        action: &Action,
-        hist: &[history::Model],
-        votes: &[vote::Model],
-    ) -> AppError {
-        let Caller::User(actor) = caller else {
-            return AppError::Forbidden(t("系统不能执行该操作", "the system may not take this action"));
-        };
-        let Some(state) = def.state(&app.state) else { return AppError::NotFound };
-        if !may_take(caller, state, action, AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
-            return AppError::Forbidden(t("您无权执行该操作", "you may not take this action"));
-        }
-        if action.quorum.is_some() && votes.iter().any(|v| v.actor_id == actor.id) {
-            return AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"));
-        }
-        let _ = hist;
-        AppError::Forbidden(t(
-            "您已在前序环节办理过本申请，按回避规则不能在本环节办理",
-            "you acted on this application in an earlier stage; the four-eyes rule lets someone else act here",
-        ))
+    /// The application's attachments as (id, field).
+    async fn attachment_fields(&self, app_id: &str) -> Result<Vec<(String, String)>, AppError> {
+        Ok(attachment::Entity::find()
+            .filter(attachment::Column::ApplicationId.eq(app_id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.field))
+            .collect())
     }
 
     /// `GET /api/applications/{id}`.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::Engine;
 use crate::domain::access::Caller;
-use crate::domain::calendar::china_offset;
+use crate::domain::decision::{Identity, expression_scope, score_view};
 use crate::domain::definition::WorkflowDefinition;
 use crate::domain::expr::{Kinds, PriorApplication, Scope, World};
 use crate::domain::scoring::Score;
@@ -128,27 +128,16 @@ impl Engine {
         app: Option<&application::Model>,
         now: DateTime<Utc>,
     ) -> Scope {
-        let actor = match caller {
-            Caller::User(a) => json!({
-                "id": a.id, "name": a.name, "email": a.email,
-                "roles": a.roles.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
-            }),
-            Caller::System => json!({"id": "system", "name": "system", "email": "", "roles": ["system"]}),
-        };
-        let application = app.map_or(json!({"workflow": def.key(), "version": 0}), |a| {
-            json!({
-                "id": a.id, "number": a.number, "workflow": a.workflow, "state": a.state,
-                "created_at": a.created_at.to_rfc3339(), "version": a.version, "parent": a.parent_id,
-            })
+        let identity = app.map(|a| Identity {
+            id: &a.id,
+            number: &a.number,
+            workflow: &a.workflow,
+            state: &a.state,
+            created_at: a.created_at,
+            version: a.version,
+            parent: a.parent_id.as_deref(),
         });
-        Scope {
-            form: def.form().expression_values(data),
-            score,
-            enterprise: self.enterprise_json(ent),
-            actor,
-            application,
-            today: now.with_timezone(&china_offset()).date_naive().to_string(),
-        }
+        expression_scope(def, data, score, &self.enterprise_json(ent), caller, identity, now)
     }
 
     /// Computes the score of `data`, if the workflow has a scoring table.
@@ -175,14 +164,5 @@ impl Engine {
 /// The score as expressions see it, from the stored score document.
 pub fn stored_score_value(stored: Option<&str>) -> Option<Value> {
     let v: Value = serde_json::from_str(stored?).ok()?;
-    let pick = |list: &str| -> Map<String, Value> {
-        v[list]
-            .as_array()
-            .map(|a| a.iter().filter_map(|i| Some((i["key"].as_str()?.to_string(), i["points"].clone()))).collect())
-            .unwrap_or_default()
-    };
-    Some(json!({
-        "total": v["total"], "pass": v["pass"], "passed": v["passed"], "direct": v["direct"],
-        "points": pick("indicators"), "groups": pick("groups"),
-    }))
+    Some(score_view(&v))
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::Engine;
 use super::context::{load_world, stored_score_value};
 use crate::domain::access::{Actor, Caller};
+use crate::domain::decision::{Refusal, check_rules};
 use crate::domain::definition::Action;
 use crate::domain::form::FieldError;
 use crate::domain::text::Text;
@@ -55,7 +56,8 @@ impl Engine {
                 .map(|c| Action { checks: vec![*c], when: None, ..a.clone() })
                 .chain(a.when.as_ref().map(|w| Action { checks: Vec::new(), when: Some(w.clone()), ..a.clone() }));
             for part in parts {
-                if let Err(AppError::Unprocessable { errors, .. }) = self.run_checks(&def, &part, &ctx, score.as_ref())
+                if let Err(Refusal::Unprocessable { errors, .. }) =
+                    check_rules(&self.expr, &def, &part, &ctx, score.as_ref())
                 {
                     reasons.extend(errors);
                 }

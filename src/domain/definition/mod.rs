@@ -9,7 +9,7 @@ mod validate;
 use indexmap::IndexMap;
 
 pub use catalogue::{Catalogue, SourceFile};
-pub use validate::parse_definition;
+pub use validate::{Context, parse_definition};
 
 use super::duration::Span;
 use super::form::Form;
