@@ -1,13 +1,9 @@
 //! Applications: create, edit, act, view, list, and the caller's inbox.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -19,14 +15,15 @@ use super::view::{
     HistoryView, LinkedApplication, Page,
 };
 use crate::domain::access::{Actor, AppFacts, Caller, may_start};
-use crate::domain::decision::{self, CastVote, Outcome, Past, Request, Snapshot};
+use crate::domain::decision::{self, CastVote, Past};
 use crate::domain::definition::{Action, By, CommentRule, Starter, WorkflowDefinition};
 use crate::domain::form::FieldError;
 use crate::domain::role::Scope;
 use crate::domain::writes::{self, Writer};
 use crate::error::{AppError, t};
-use crate::storage::entities::{application, attachment, enterprise, history, vote};
-use crate::storage::idempotency;
+pub use crate::storage::applications::StateCount;
+use crate::storage::applications::{self as store, Filter, Seen};
+use crate::storage::entities::{application, enterprise, history, vote};
 
 /// The body of an action request.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -34,15 +31,6 @@ use crate::storage::idempotency;
 pub struct ActionRequest {
     pub comment: Option<String>,
     pub data: Option<Map<String, Value>>,
-}
-
-/// How many applications stand in a state of a workflow version.
-#[derive(Debug, Clone, sea_orm::FromQueryResult)]
-pub struct StateCount {
-    pub workflow: String,
-    pub workflow_version: i32,
-    pub state: String,
-    pub count: i64,
 }
 
 /// Filters of `GET /api/applications`.
@@ -167,7 +155,7 @@ fn stale() -> AppError {
 
 impl Engine {
     pub(super) async fn find_app(&self, conn: &impl ConnectionTrait, id: &str) -> Result<application::Model, AppError> {
-        application::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
+        store::find(conn, id).await?.ok_or(AppError::NotFound)
     }
 
     pub(super) async fn find_enterprise(
@@ -175,7 +163,7 @@ impl Engine {
         conn: &impl ConnectionTrait,
         id: &str,
     ) -> Result<enterprise::Model, AppError> {
-        enterprise::Entity::find_by_id(id).one(conn).await?.ok_or(AppError::NotFound)
+        store::enterprise(conn, id).await?.ok_or(AppError::NotFound)
     }
 
     pub(super) fn def_of(&self, app: &application::Model) -> Result<Arc<WorkflowDefinition>, AppError> {
@@ -348,10 +336,8 @@ impl Engine {
             let is_file =
                 def.form().field(k).is_some_and(|f| matches!(f.kind, crate::domain::form::FieldKind::File { .. }));
             let Some(att_id) = v.as_str().filter(|_| is_file) else { continue };
-            let ok = attachment::Entity::find_by_id(att_id)
-                .one(&self.db)
-                .await?
-                .is_some_and(|a| a.application_id == app.id && a.field == *k);
+            let ok =
+                store::attachment(&self.db, att_id).await?.is_some_and(|a| a.application_id == app.id && a.field == *k);
             if !ok {
                 return Err(AppError::Unprocessable {
                     title: t("附件无效", "invalid attachment"),
@@ -388,20 +374,12 @@ impl Engine {
         conn: &impl ConnectionTrait,
         app_id: &str,
     ) -> Result<Vec<history::Model>, AppError> {
-        Ok(history::Entity::find()
-            .filter(history::Column::ApplicationId.eq(app_id))
-            .order_by_asc(history::Column::Seq)
-            .all(conn)
-            .await?)
+        Ok(store::history(conn, app_id).await?)
     }
 
     /// The first history entry of an application (its `create`), as a one-entry history.
     pub(super) async fn history_head(&self, app_id: &str) -> Result<Vec<history::Model>, AppError> {
-        Ok(history::Entity::find()
-            .filter(history::Column::ApplicationId.eq(app_id))
-            .filter(history::Column::Seq.eq(1))
-            .all(&self.db)
-            .await?)
+        Ok(store::history_head(&self.db, app_id).await?)
     }
 
     pub(super) async fn votes_of(
@@ -409,249 +387,7 @@ impl Engine {
         conn: &impl ConnectionTrait,
         app: &application::Model,
     ) -> Result<Vec<vote::Model>, AppError> {
-        Ok(vote::Entity::find()
-            .filter(vote::Column::ApplicationId.eq(&app.id))
-            .filter(vote::Column::Visit.eq(app.visit))
-            .all(conn)
-            .await?)
-    }
-
-    /// `POST /api/applications/{id}/actions/{action}` for a user, or a timeout for the system.
-    pub async fn take_action(
-        &self,
-        caller: Caller<'_>,
-        id: &str,
-        action_name: &str,
-        req: ActionRequest,
-        if_match: Option<i32>,
-    ) -> Result<ApplicationView, AppError> {
-        self.act(caller, id, action_name, req, if_match, None).await
-    }
-
-    /// Takes an action; under an idempotency key the response is stored in the same commit.
-    ///
-    /// Panel votes without `If-Match` are retried when another vote landed in between: voters
-    /// do not race each other, they only add up.
-    async fn act(
-        &self,
-        caller: Caller<'_>,
-        id: &str,
-        action_name: &str,
-        req: ActionRequest,
-        if_match: Option<i32>,
-        idem: Option<&Idempotent<'_>>,
-    ) -> Result<ApplicationView, AppError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.take_action_once_attempt(caller, id, action_name, req.clone(), if_match, idem).await {
-                Err(AppError::Conflict(m)) if if_match.is_none() && attempt < 4 => {
-                    let app = self.find_app(&self.db, id).await?;
-                    let is_vote = self
-                        .def_of(&app)
-                        .ok()
-                        .and_then(|d| {
-                            d.state(&app.state).and_then(|s| s.actions.get(action_name)).map(|a| a.quorum.is_some())
-                        })
-                        .unwrap_or(false);
-                    if !is_vote {
-                        return Err(AppError::Conflict(m));
-                    }
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// The view of a change, stored under the request's idempotency key in the change's own
-    /// transaction.
-    async fn respond(
-        &self,
-        txn: &DatabaseTransaction,
-        idem: Option<&Idempotent<'_>>,
-        view: &ApplicationView,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), AppError> {
-        let Some(k) = idem else { return Ok(()) };
-        let body = serde_json::to_string(view).map_err(|e| AppError::Internal(e.into()))?;
-        idempotency::store(txn, k.user, k.key, k.request_hash, &body, now, now - self.idempotency_ttl).await.map_err(
-            |e| {
-                if crate::storage::is_unique_violation(&e) {
-                    AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed"))
-                } else {
-                    e.into()
-                }
-            },
-        )
-    }
-
-    /// One try of an action: load what the decision needs, decide (pure), write the decision
-    /// and what entering its state brings in one transaction.
-    async fn take_action_once_attempt(
-        &self,
-        caller: Caller<'_>,
-        id: &str,
-        action_name: &str,
-        req: ActionRequest,
-        if_match: Option<i32>,
-        idem: Option<&Idempotent<'_>>,
-    ) -> Result<ApplicationView, AppError> {
-        // Load.
-        let app = match caller {
-            // Staff learn that they may not act (403); an enterprise's users never learn that
-            // another enterprise's application exists (404).
-            Caller::User(actor) if !actor.has_role(crate::domain::role::Role::Enterprise) => {
-                let app = self.find_app(&self.db, id).await?;
-                if !actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
-                    return Err(AppError::Forbidden(t(
-                        "该申请不在您的辖区内",
-                        "the application is outside your jurisdiction",
-                    )));
-                }
-                app
-            }
-            Caller::User(actor) => self.visible_app(actor, id).await?,
-            Caller::System => self.find_app(&self.db, id).await?,
-        };
-        let def = self.def_of(&app)?;
-        let hist = self.history_of(&self.db, &app.id).await?;
-        let votes = self.votes_of(&self.db, &app).await?;
-        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
-        let now = self.now();
-        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
-        let attachments = match &req.data {
-            Some(d) if d.keys().any(|k| def.form().field(k).is_some_and(|f| f.kind.name() == "file")) => {
-                self.attachment_fields(&app.id).await?
-            }
-            _ => Vec::new(),
-        };
-
-        // Decide.
-        let rules_app = rules_application(&app);
-        let past = past_of(&hist);
-        let cast = cast_of(&votes);
-        let opened = opened_with(&hist);
-        let enterprise = self.enterprise_json(&ent);
-        let snap = Snapshot {
-            def: &def,
-            app: &rules_app,
-            past: &past,
-            opened_with: &opened,
-            votes: &cast,
-            enterprise: &enterprise,
-            world: &world,
-            attachments: &attachments,
-            caller,
-            now,
-        };
-        let request = Request { action: action_name.to_string(), comment: req.comment, data: req.data, if_match };
-        let decision = decision::decide(&self.expr, &snap, &request)?;
-
-        // Write.
-        let mut new = app.clone();
-        new.data = Value::Object(decision.data.clone()).to_string();
-        if let Some(s) = &decision.score {
-            new.score = serde_json::to_string(s).ok();
-        }
-        let entry_data = decision.entry_data();
-        let comment = decision.comment.as_deref();
-        let action = def.state(&app.state).and_then(|s| s.actions.get(action_name)).ok_or(AppError::NotFound)?;
-        let txn = self.db.begin().await?;
-        if let (true, Caller::User(actor)) = (decision.vote, caller) {
-            self.record_vote(&txn, &app, &action.name, &actor.id, now).await?;
-        }
-        // The history's sequence follows the row's version: every change writes one of each.
-        let seq = Some(app.version + 1);
-        let to = match &decision.outcome {
-            Outcome::Vote { .. } => {
-                let entry = self
-                    .commit_change(
-                        &txn,
-                        Some(app.version),
-                        &mut new,
-                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
-                        caller,
-                        now,
-                    )
-                    .await?;
-                let mut hist = hist;
-                hist.push(entry);
-                let votes = self.votes_of(&txn, &new).await?;
-                let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, votes).await?;
-                self.respond(&txn, idem, &view, now).await?;
-                txn.commit().await?;
-                return Ok(view);
-            }
-            Outcome::Transition { to } => to.clone(),
-        };
-        let new_ctx = self
-            .scope(&def, &decision.data, decision.score_value.clone(), &ent, caller, Some(&new), now)
-            .to_value(&world);
-        let resumed = self.resumed_due(&txn, &def, &app, &to, now).await?;
-        self.prepare_enter(&def, &mut new, &to, &new_ctx, resumed, now)?;
-        let entry = self
-            .commit_change(
-                &txn,
-                Some(app.version),
-                &mut new,
-                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
-                caller,
-                now,
-            )
-            .await?;
-        self.enter_timers(&txn, &def, &new, Some(&app.state), now).await?;
-        self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
-        for n in &action.notify {
-            self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
-                .await?;
-        }
-        let mut hist = hist;
-        hist.push(entry);
-        // A transition starts a new visit: no votes yet.
-        let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, Vec::new()).await?;
-        self.respond(&txn, idem, &view, now).await?;
-        txn.commit().await?;
-        Ok(view)
-    }
-
-    /// Records `actor`'s vote in the application's current visit (once: UNIQUE).
-    async fn record_vote(
-        &self,
-        txn: &DatabaseTransaction,
-        app: &application::Model,
-        action: &str,
-        actor: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), AppError> {
-        vote::Entity::insert(vote::ActiveModel {
-            id: NotSet,
-            application_id: Set(app.id.clone()),
-            visit: Set(app.visit),
-            action: Set(action.to_string()),
-            actor_id: Set(actor.to_string()),
-            at: Set(now),
-        })
-        .exec(txn)
-        .await
-        .map_err(|e| {
-            if crate::storage::is_unique_violation(&e) {
-                AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"))
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(())
-    }
-
-    /// The application's attachments as (id, field).
-    async fn attachment_fields(&self, app_id: &str) -> Result<Vec<(String, String)>, AppError> {
-        Ok(attachment::Entity::find()
-            .filter(attachment::Column::ApplicationId.eq(app_id))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.field))
-            .collect())
+        Ok(store::votes(conn, &app.id, app.visit).await?)
     }
 
     /// `GET /api/applications/{id}`.
@@ -695,7 +431,7 @@ impl Engine {
         clippy::too_many_arguments,
         reason = "the use case's inputs are distinct values; a struct would only rename them"
     )]
-    async fn view_loaded(
+    pub(super) async fn view_loaded(
         &self,
         conn: &impl ConnectionTrait,
         caller: Caller<'_>,
@@ -717,10 +453,7 @@ impl Engine {
             m.insert("quorum".into(), json!(q));
             Some(Value::Object(m))
         });
-        let attachments = attachment::Entity::find()
-            .filter(attachment::Column::ApplicationId.eq(&app.id))
-            .order_by_asc(attachment::Column::CreatedAt)
-            .all(conn)
+        let attachments = store::attachments(conn, &app.id)
             .await?
             .into_iter()
             .map(|a| AttachmentView {
@@ -740,16 +473,9 @@ impl Engine {
             state: a.state,
             is_final: a.is_final,
         };
-        let children = application::Entity::find()
-            .filter(application::Column::ParentId.eq(&app.id))
-            .order_by_asc(application::Column::CreatedAt)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(link)
-            .collect();
+        let children = store::children(conn, &app.id).await?.into_iter().map(link).collect();
         let parent = match &app.parent_id {
-            Some(p) => application::Entity::find_by_id(p).one(conn).await?.map(link),
+            Some(p) => store::find(conn, p).await?.map(link),
             None => None,
         };
         let editable = match caller {
@@ -826,78 +552,45 @@ impl Engine {
                 && cal.covers(due.with_timezone(&cst).date_naive()))
     }
 
-    pub(super) fn visibility(actor: &Actor) -> Option<Condition> {
+    /// Which applications `actor` sees.
+    pub(super) fn seen_by(actor: &Actor) -> Seen {
         if actor.sees_everything() {
-            return None;
+            return Seen::All;
         }
-        let mut cond = Condition::any();
-        let districts = actor.staff_districts();
-        if !districts.is_empty() {
-            cond = cond.add(application::Column::District.is_in(districts));
+        Seen::Some {
+            districts: actor.staff_districts(),
+            enterprise: actor.enterprise_id.clone().filter(|_| actor.has_role(crate::domain::role::Role::Enterprise)),
         }
-        cond = cond.add(
-            application::Column::EnterpriseId.eq(actor
-                .enterprise_id
-                .clone()
-                .filter(|_| actor.has_role(crate::domain::role::Role::Enterprise))
-                .unwrap_or_default()),
-        );
-        Some(cond)
+    }
+
+    /// The condition on applications of what `actor` sees (none: everything).
+    pub(super) fn visibility(actor: &Actor) -> Option<Condition> {
+        Self::seen_by(actor).condition()
     }
 
     /// The applications the caller may see, counted by workflow, version and state (one query).
     pub async fn application_counts(&self, actor: &Actor) -> Result<Vec<StateCount>, AppError> {
-        use sea_orm::QuerySelect;
-        let mut q = application::Entity::find()
-            .select_only()
-            .column(application::Column::Workflow)
-            .column(application::Column::WorkflowVersion)
-            .column(application::Column::State)
-            .column_as(application::Column::Id.count(), "count");
-        if let Some(c) = Self::visibility(actor) {
-            q = q.filter(c);
-        }
-        Ok(q.group_by(application::Column::Workflow)
-            .group_by(application::Column::WorkflowVersion)
-            .group_by(application::Column::State)
-            .into_model::<StateCount>()
-            .all(&self.db)
-            .await?)
+        Ok(store::counts(&self.db, &Self::seen_by(actor)).await?)
     }
 
     /// `GET /api/applications`: what the caller may see, filtered and paged.
     pub async fn list_applications(&self, actor: &Actor, f: ListFilter) -> Result<Page<ApplicationSummary>, AppError> {
         let per_page = f.per_page.unwrap_or(20).clamp(1, 100);
         let page = f.page.unwrap_or(1).max(1);
-        let mut q = application::Entity::find();
-        if let Some(c) = Self::visibility(actor) {
-            q = q.filter(c);
-        }
-        if let Some(w) = &f.workflow {
-            q = q.filter(application::Column::Workflow.eq(w));
-        }
-        if let Some(s) = &f.state {
-            q = q.filter(application::Column::State.eq(s));
-        }
-        if let Some(e) = &f.enterprise_id {
-            q = q.filter(application::Column::EnterpriseId.eq(e));
-        }
-        if !f.exclude_workflows.is_empty() {
-            q = q.filter(application::Column::Workflow.is_not_in(f.exclude_workflows));
-        }
-        let paginator = q
-            .order_by_desc(application::Column::CreatedAt)
-            .order_by_asc(application::Column::Id)
-            .paginate(&self.db, per_page);
-        let total = paginator.num_items().await?;
-        let items = paginator.fetch_page(page - 1).await?.iter().map(|a| self.summary(a)).collect();
+        let filter = Filter {
+            workflow: f.workflow,
+            state: f.state,
+            enterprise_id: f.enterprise_id,
+            exclude_workflows: f.exclude_workflows,
+        };
+        let (rows, total) = store::page(&self.db, &Self::seen_by(actor), &filter, page, per_page).await?;
+        let items = rows.iter().map(|a| self.summary(a)).collect();
         Ok(Page { items, total, page, per_page })
     }
 
     /// `GET /api/tasks`: every application where the caller may act now, oldest deadline first.
     pub async fn tasks(&self, actor: &Actor) -> Result<Vec<TaskItem>, AppError> {
-        let mut states = Condition::any();
-        let mut any = false;
+        let mut states = Vec::new();
         for def in self.defs.catalogue.all() {
             for st in def.states() {
                 let could = st.actions.values().any(|a| match a.by {
@@ -907,39 +600,15 @@ impl Engine {
                     By::Role(r) => actor.has_role(r),
                 });
                 if could {
-                    any = true;
-                    states = states.add(
-                        Condition::all()
-                            .add(application::Column::Workflow.eq(def.key()))
-                            .add(application::Column::WorkflowVersion.eq(i32::try_from(def.version()).unwrap_or(0)))
-                            .add(application::Column::State.eq(st.name.clone())),
-                    );
+                    states.push((def.key().to_string(), i32::try_from(def.version()).unwrap_or(0), st.name.clone()));
                 }
             }
         }
-        if !any {
-            return Ok(Vec::new());
-        }
-        let mut q = application::Entity::find().filter(application::Column::IsFinal.eq(false)).filter(states);
-        if let Some(c) = Self::visibility(actor) {
-            q = q.filter(c);
-        }
-        let apps = q.order_by_asc(application::Column::CreatedAt).all(&self.db).await?;
+        let apps = store::open_in(&self.db, &Self::seen_by(actor), &states).await?;
         // Three queries for the whole inbox, not three per application.
         let ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
-        let mut hist_of: HashMap<String, Vec<history::Model>> = HashMap::new();
-        for h in history::Entity::find()
-            .filter(history::Column::ApplicationId.is_in(ids.clone()))
-            .order_by_asc(history::Column::Seq)
-            .all(&self.db)
-            .await?
-        {
-            hist_of.entry(h.application_id.clone()).or_default().push(h);
-        }
-        let mut votes_of: HashMap<String, Vec<vote::Model>> = HashMap::new();
-        for v in vote::Entity::find().filter(vote::Column::ApplicationId.is_in(ids)).all(&self.db).await? {
-            votes_of.entry(v.application_id.clone()).or_default().push(v);
-        }
+        let mut hist_of = store::histories(&self.db, ids.clone()).await?;
+        let mut votes_of = store::votes_of_all(&self.db, ids).await?;
         let names = self.enterprise_names(apps.iter().map(|a| a.enterprise_id.clone()).collect()).await?;
         let now = self.now();
         let mut items = Vec::new();
@@ -967,62 +636,4 @@ impl Engine {
         items.sort_by_key(|i| (i.application.due_at.is_none(), i.application.due_at, i.application.created_at));
         Ok(items)
     }
-
-    /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
-    /// first response and changes nothing; the same key with another body is refused (422). The
-    /// key and its response are written in the action's own commit, so a request cut off at any
-    /// moment leaves either both or neither; keys expire after `idempotency_ttl`.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the use case's inputs are distinct values; a struct would only rename them"
-    )]
-    pub async fn take_action_once(
-        &self,
-        actor: &Actor,
-        id: &str,
-        action: &str,
-        req: ActionRequest,
-        if_match: Option<i32>,
-        key: &str,
-        request_hash: &str,
-    ) -> Result<Value, AppError> {
-        let fresh_since = self.now() - self.idempotency_ttl;
-        let replay = |stored: idempotency::Stored| -> Result<Value, AppError> {
-            if stored.request_hash != request_hash {
-                return Err(AppError::Unprocessable {
-                    title: t("幂等键已用于另一请求", "the Idempotency-Key was used for another request"),
-                    errors: vec![FieldError {
-                        field: "Idempotency-Key".into(),
-                        message: t("请为不同请求使用不同的键", "use a new key for a different request"),
-                    }],
-                });
-            }
-            serde_json::from_str(&stored.body).map_err(|e| AppError::Internal(e.into()))
-        };
-        if let Some(stored) = idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
-            return replay(stored);
-        }
-        let idem = Idempotent { user: &actor.id, key, request_hash };
-        match self.act(Caller::User(actor), id, action, req, if_match, Some(&idem)).await {
-            Ok(view) => serde_json::to_value(&view).map_err(|e| AppError::Internal(e.into())),
-            // Another request with the key may have committed first (the refusal is then
-            // about the change it made): answer as it was answered.
-            Err(e) => match idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
-                Some(stored) => replay(stored),
-                None => Err(e),
-            },
-        }
-    }
-
-    /// Forgets the idempotency keys older than `idempotency_ttl` (the scheduler calls it).
-    pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
-        Ok(idempotency::purge(&self.db, self.now() - self.idempotency_ttl).await?)
-    }
-}
-
-/// A request made under an idempotency key, scoped to the caller.
-pub(super) struct Idempotent<'a> {
-    pub user: &'a str,
-    pub key: &'a str,
-    pub request_hash: &'a str,
 }

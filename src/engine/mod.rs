@@ -2,6 +2,7 @@
 //! transaction, and say what happened. The HTTP layer and the scheduler call into this.
 
 mod accounts;
+mod act;
 mod applications;
 mod attachments;
 mod audit;

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -21,6 +21,7 @@ use crate::domain::definition::{DurationSpec, Effect, WorkflowDefinition};
 use crate::domain::duration::Span;
 use crate::domain::expr::World;
 use crate::error::{AppError, t};
+use crate::storage::applications as store;
 use crate::storage::entities::{application, certification, enterprise, history, timer};
 
 /// Deepest chain of `start` effects followed before the engine refuses (a definition loop).
@@ -90,19 +91,8 @@ impl Engine {
         caller: Caller<'_>,
         now: DateTime<Utc>,
     ) -> Result<history::Model, AppError> {
-        let seq = match (entry.seq, old_version) {
-            (Some(s), _) => s,
-            (None, None) => 1,
-            (None, Some(_)) => {
-                let last = history::Entity::find()
-                    .filter(history::Column::ApplicationId.eq(&app.id))
-                    .order_by_desc(history::Column::Seq)
-                    .limit(1)
-                    .one(txn)
-                    .await?;
-                last.as_ref().map_or(1, |h| h.seq + 1)
-            }
-        };
+        // One history entry per version: the entry of the change to version v + 1 is seq v + 1.
+        let seq = entry.seq.unwrap_or_else(|| old_version.map_or(1, |v| v + 1));
         let prev = app.head_hash.clone();
         let (actor_id, actor_name) = caller_identity(caller);
         let data = entry.data.map(Value::to_string);
@@ -124,23 +114,14 @@ impl Engine {
         match old_version {
             Some(v) => {
                 app.version = v + 1;
-                let am = app.clone().into_active_model().reset_all();
-                let res = application::Entity::update_many()
-                    .set(am)
-                    .filter(application::Column::Id.eq(&app.id))
-                    .filter(application::Column::Version.eq(v))
-                    .exec(txn)
-                    .await?;
-                if res.rows_affected == 0 {
+                if !store::update_versioned(txn, app, v).await? {
                     return Err(AppError::Conflict(t(
                         "申请已被他人修改，请刷新后重试",
                         "the application was changed by someone else; reload and try again",
                     )));
                 }
             }
-            None => {
-                app.clone().into_active_model().reset_all().insert(txn).await?;
-            }
+            None => store::insert(txn, app).await?,
         }
         let entry = history::ActiveModel {
             id: NotSet,
@@ -156,10 +137,8 @@ impl Engine {
             at: Set(now),
             prev_hash: Set(prev),
             hash: Set(hash),
-        }
-        .insert(txn)
-        .await?;
-        Ok(entry)
+        };
+        Ok(store::append_history(txn, entry).await?)
     }
 
     /// Evaluates a duration of the definition against the application's data.

@@ -1,0 +1,302 @@
+//! Taking an action: load what the decision needs, decide (`domain::decision`, pure), write the
+//! decision and what entering its state brings, all in one transaction that begins and ends in
+//! [`Engine::take_action_once_attempt`]. Under an idempotency key the response is stored in that
+//! same commit.
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::Value;
+
+use super::Engine;
+use super::applications::{ActionRequest, cast_of, opened_with, past_of, rules_application};
+use super::context::load_world;
+use super::transition::Entry;
+use super::view::ApplicationView;
+use crate::domain::access::{Actor, AppFacts, Caller};
+use crate::domain::decision::{self, Outcome, Request, Snapshot};
+use crate::domain::form::FieldError;
+use crate::error::{AppError, t};
+use crate::storage::applications as store;
+use crate::storage::entities::application;
+use crate::storage::idempotency;
+
+impl Engine {
+    /// `POST /api/applications/{id}/actions/{action}` for a user, or a timeout for the system.
+    pub async fn take_action(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+    ) -> Result<ApplicationView, AppError> {
+        self.act(caller, id, action_name, req, if_match, None).await
+    }
+
+    /// Takes an action; under an idempotency key the response is stored in the same commit.
+    ///
+    /// Panel votes without `If-Match` are retried when another vote landed in between: voters
+    /// do not race each other, they only add up.
+    async fn act(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+        idem: Option<&Idempotent<'_>>,
+    ) -> Result<ApplicationView, AppError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.take_action_once_attempt(caller, id, action_name, req.clone(), if_match, idem).await {
+                Err(AppError::Conflict(m)) if if_match.is_none() && attempt < 4 => {
+                    let app = self.find_app(&self.db, id).await?;
+                    let is_vote = self
+                        .def_of(&app)
+                        .ok()
+                        .and_then(|d| {
+                            d.state(&app.state).and_then(|s| s.actions.get(action_name)).map(|a| a.quorum.is_some())
+                        })
+                        .unwrap_or(false);
+                    if !is_vote {
+                        return Err(AppError::Conflict(m));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The view of a change, stored under the request's idempotency key in the change's own
+    /// transaction.
+    async fn respond(
+        &self,
+        txn: &DatabaseTransaction,
+        idem: Option<&Idempotent<'_>>,
+        view: &ApplicationView,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        let Some(k) = idem else { return Ok(()) };
+        let body = serde_json::to_string(view).map_err(|e| AppError::Internal(e.into()))?;
+        idempotency::store(txn, k.user, k.key, k.request_hash, &body, now, now - self.idempotency_ttl).await.map_err(
+            |e| {
+                if crate::storage::is_unique_violation(&e) {
+                    AppError::Conflict(t("相同请求正在处理中", "the same request is still being processed"))
+                } else {
+                    e.into()
+                }
+            },
+        )
+    }
+
+    /// One try of an action: load what the decision needs, decide (pure), write the decision
+    /// and what entering its state brings in one transaction.
+    async fn take_action_once_attempt(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        action_name: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+        idem: Option<&Idempotent<'_>>,
+    ) -> Result<ApplicationView, AppError> {
+        // Load.
+        let app = match caller {
+            // Staff learn that they may not act (403); an enterprise's users never learn that
+            // another enterprise's application exists (404).
+            Caller::User(actor) if !actor.has_role(crate::domain::role::Role::Enterprise) => {
+                let app = self.find_app(&self.db, id).await?;
+                if !actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
+                    return Err(AppError::Forbidden(t(
+                        "该申请不在您的辖区内",
+                        "the application is outside your jurisdiction",
+                    )));
+                }
+                app
+            }
+            Caller::User(actor) => self.visible_app(actor, id).await?,
+            Caller::System => self.find_app(&self.db, id).await?,
+        };
+        let def = self.def_of(&app)?;
+        let hist = self.history_of(&self.db, &app.id).await?;
+        let votes = self.votes_of(&self.db, &app).await?;
+        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        let now = self.now();
+        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
+        let attachments = match &req.data {
+            Some(d) if d.keys().any(|k| def.form().field(k).is_some_and(|f| f.kind.name() == "file")) => {
+                self.attachment_fields(&app.id).await?
+            }
+            _ => Vec::new(),
+        };
+
+        // Decide.
+        let rules_app = rules_application(&app);
+        let past = past_of(&hist);
+        let cast = cast_of(&votes);
+        let opened = opened_with(&hist);
+        let enterprise = self.enterprise_json(&ent);
+        let snap = Snapshot {
+            def: &def,
+            app: &rules_app,
+            past: &past,
+            opened_with: &opened,
+            votes: &cast,
+            enterprise: &enterprise,
+            world: &world,
+            attachments: &attachments,
+            caller,
+            now,
+        };
+        let request = Request { action: action_name.to_string(), comment: req.comment, data: req.data, if_match };
+        let decision = decision::decide(&self.expr, &snap, &request)?;
+
+        // Write.
+        let mut new = app.clone();
+        new.data = Value::Object(decision.data.clone()).to_string();
+        if let Some(s) = &decision.score {
+            new.score = serde_json::to_string(s).ok();
+        }
+        let entry_data = decision.entry_data();
+        let comment = decision.comment.as_deref();
+        let action = def.state(&app.state).and_then(|s| s.actions.get(action_name)).ok_or(AppError::NotFound)?;
+        let txn = self.db.begin().await?;
+        if let (true, Caller::User(actor)) = (decision.vote, caller) {
+            self.record_vote(&txn, &app, &action.name, &actor.id, now).await?;
+        }
+        // The history's sequence follows the row's version: every change writes one of each.
+        let seq = Some(app.version + 1);
+        let to = match &decision.outcome {
+            Outcome::Vote { .. } => {
+                let entry = self
+                    .commit_change(
+                        &txn,
+                        Some(app.version),
+                        &mut new,
+                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
+                        caller,
+                        now,
+                    )
+                    .await?;
+                let mut hist = hist;
+                hist.push(entry);
+                let votes = self.votes_of(&txn, &new).await?;
+                let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, votes).await?;
+                self.respond(&txn, idem, &view, now).await?;
+                txn.commit().await?;
+                return Ok(view);
+            }
+            Outcome::Transition { to } => to.clone(),
+        };
+        let new_ctx = self
+            .scope(&def, &decision.data, decision.score_value.clone(), &ent, caller, Some(&new), now)
+            .to_value(&world);
+        let resumed = self.resumed_due(&txn, &def, &app, &to, now).await?;
+        self.prepare_enter(&def, &mut new, &to, &new_ctx, resumed, now)?;
+        let entry = self
+            .commit_change(
+                &txn,
+                Some(app.version),
+                &mut new,
+                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
+                caller,
+                now,
+            )
+            .await?;
+        self.enter_timers(&txn, &def, &new, Some(&app.state), now).await?;
+        self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
+        for n in &action.notify {
+            self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
+                .await?;
+        }
+        let mut hist = hist;
+        hist.push(entry);
+        // A transition starts a new visit: no votes yet.
+        let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, Vec::new()).await?;
+        self.respond(&txn, idem, &view, now).await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    /// Records `actor`'s vote in the application's current visit (once: UNIQUE).
+    async fn record_vote(
+        &self,
+        txn: &DatabaseTransaction,
+        app: &application::Model,
+        action: &str,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        store::insert_vote(txn, app, action, actor, now).await.map_err(|e| {
+            if crate::storage::is_unique_violation(&e) {
+                AppError::Conflict(t("您已在本环节投票", "you have already voted in this state"))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The application's attachments as (id, field).
+    async fn attachment_fields(&self, app_id: &str) -> Result<Vec<(String, String)>, AppError> {
+        Ok(store::attachments(&self.db, app_id).await?.into_iter().map(|a| (a.id, a.field)).collect())
+    }
+
+    /// Runs an action under an `Idempotency-Key`: a repeat with the same key and body returns the
+    /// first response and changes nothing; the same key with another body is refused (422). The
+    /// key and its response are written in the action's own commit, so a request cut off at any
+    /// moment leaves either both or neither; keys expire after `idempotency_ttl`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
+    pub async fn take_action_once(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+        req: ActionRequest,
+        if_match: Option<i32>,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Value, AppError> {
+        let fresh_since = self.now() - self.idempotency_ttl;
+        let replay = |stored: idempotency::Stored| -> Result<Value, AppError> {
+            if stored.request_hash != request_hash {
+                return Err(AppError::Unprocessable {
+                    title: t("幂等键已用于另一请求", "the Idempotency-Key was used for another request"),
+                    errors: vec![FieldError {
+                        field: "Idempotency-Key".into(),
+                        message: t("请为不同请求使用不同的键", "use a new key for a different request"),
+                    }],
+                });
+            }
+            serde_json::from_str(&stored.body).map_err(|e| AppError::Internal(e.into()))
+        };
+        if let Some(stored) = idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
+            return replay(stored);
+        }
+        let idem = Idempotent { user: &actor.id, key, request_hash };
+        match self.act(Caller::User(actor), id, action, req, if_match, Some(&idem)).await {
+            Ok(view) => serde_json::to_value(&view).map_err(|e| AppError::Internal(e.into())),
+            // Another request with the key may have committed first (the refusal is then
+            // about the change it made): answer as it was answered.
+            Err(e) => match idempotency::find(&self.db, &actor.id, key, fresh_since).await? {
+                Some(stored) => replay(stored),
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Forgets the idempotency keys older than `idempotency_ttl` (the scheduler calls it).
+    pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
+        Ok(idempotency::purge(&self.db, self.now() - self.idempotency_ttl).await?)
+    }
+}
+
+/// A request made under an idempotency key, scoped to the caller.
+pub(super) struct Idempotent<'a> {
+    pub user: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
