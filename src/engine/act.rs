@@ -192,7 +192,7 @@ impl Engine {
             .scope(&def, &decision.data, decision.score_value.clone(), &ent, caller, Some(&new), now)
             .to_value(&world);
         let resumed = self.resumed_due(&txn, &def, &app, &to, now).await?;
-        self.prepare_enter(&def, &mut new, &to, &new_ctx, resumed, now)?;
+        let arrival = self.prepare_enter(&def, &mut new, Some(&app.state), &to, &new_ctx, resumed, now)?;
         let entry = self
             .commit_change(
                 &txn,
@@ -203,7 +203,7 @@ impl Engine {
                 now,
             )
             .await?;
-        self.enter_timers(&txn, &def, &new, Some(&app.state), now).await?;
+        self.enter_timers(&txn, &new, &arrival, now).await?;
         self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
         for n in &action.notify {
             self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)

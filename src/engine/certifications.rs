@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::Engine;
 use crate::domain::access::Caller;
-use crate::domain::definition::{DurationSpec, Target};
+use crate::domain::definition::Target;
+use crate::domain::duration::Span;
 use crate::error::AppError;
 use crate::storage::entities::{application, certification, certification_notice, enterprise};
 
@@ -21,25 +22,16 @@ const EXPIRY_NOTICES: [(i64, &str); 2] = [(30, "expiring-30"), (90, "expiring-90
 
 impl Engine {
     /// The `grant` effect: a new active certification (an active one of the same kind is
-    /// superseded), valid for `valid_for` from now.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "an effect's inputs: where, whose, which, how long, evaluated how, when"
-    )]
+    /// superseded), valid until `until` (for ever when none).
     pub(super) async fn grant_certification(
         &self,
         txn: &DatabaseTransaction,
         ent: &enterprise::Model,
         app: &application::Model,
         kind: &str,
-        valid_for: Option<&DurationSpec>,
-        ctx: &minijinja::Value,
+        until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let until = match valid_for {
-            Some(d) => Some(self.eval_duration(d, ctx, now)?.at),
-            None => None,
-        };
         certification::Entity::update_many()
             .col_expr(certification::Column::Status, Expr::value("superseded"))
             .filter(certification::Column::EnterpriseId.eq(&ent.id))
@@ -62,20 +54,15 @@ impl Engine {
         Ok(())
     }
 
-    /// The `extend` effect: the enterprise's certification of `kind` runs on by `valid_for`
+    /// The `extend` effect: the enterprise's certification of `kind` runs on by `span`
     /// from its current end (or from now if it already ran out); without one, it is granted.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "an effect's inputs: where, whose, which, how long, evaluated how, when"
-    )]
     pub(super) async fn extend_certification(
         &self,
         txn: &DatabaseTransaction,
         ent: &enterprise::Model,
         app: &application::Model,
         kind: &str,
-        valid_for: Option<&DurationSpec>,
-        ctx: &minijinja::Value,
+        span: Option<Span>,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
         let current = certification::Entity::find()
@@ -86,13 +73,11 @@ impl Engine {
             .one(txn)
             .await?;
         let Some(cert) = current else {
-            return self.grant_certification(txn, ent, app, kind, valid_for, ctx, now).await;
+            let until = span.map(|s| s.after(now, &self.defs.calendar).at);
+            return self.grant_certification(txn, ent, app, kind, until, now).await;
         };
         let base = cert.valid_until.map_or(now, |v| v.max(now));
-        let until = match valid_for {
-            Some(d) => Some(self.eval_duration(d, ctx, base)?.at),
-            None => None,
-        };
+        let until = span.map(|s| s.after(base, &self.defs.calendar).at);
         certification::Entity::update_many()
             .col_expr(certification::Column::Status, Expr::value("active"))
             .col_expr(certification::Column::ValidUntil, Expr::value(until))

@@ -12,19 +12,11 @@ use super::context::{load_world, stored_score_value};
 use super::transition::{Entry, insert_timer};
 use super::view::ApplicationView;
 use crate::domain::access::{Actor, AppFacts, Caller};
-use crate::domain::definition::{Target, WorkflowDefinition};
+use crate::domain::decision::enter::{Arrival, Earlier};
+use crate::domain::definition::WorkflowDefinition;
 use crate::domain::role::Scope;
 use crate::error::{AppError, t};
 use crate::storage::entities::{application, history, timer};
-
-fn target_name(t: &Target) -> String {
-    match t {
-        Target::Applicant => "applicant".into(),
-        Target::Assignees => "assignees".into(),
-        Target::Actor => "actor".into(),
-        Target::Role(r) => format!("role:{r}"),
-    }
-}
 
 impl Engine {
     /// When a state that `pauses` another is left back to it, the deadline the resumed clock
@@ -50,18 +42,15 @@ impl Engine {
         Ok(paused.iter().filter_map(|t| t.remaining_ms).map(|ms| now + Duration::milliseconds(ms)).min())
     }
 
-    /// Sets the timers of the visit `app` just began (its row is written), coming `from` a state.
+    /// Writes the timers of the visit `app` just began (its row is written): what becomes of
+    /// the timers of earlier visits, then the new visit's own.
     pub(super) async fn enter_timers(
         &self,
         txn: &DatabaseTransaction,
-        def: &WorkflowDefinition,
         app: &application::Model,
-        from: Option<&str>,
+        arrival: &Arrival,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let st = def.state(&app.state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state vanished")))?;
-        let pausing = from.is_some() && st.pauses.as_deref() == from;
-        let resuming = from.and_then(|f| def.state(f)).is_some_and(|f| f.pauses.as_deref() == Some(app.state.as_str()));
         let earlier = timer::Entity::find()
             .filter(timer::Column::ApplicationId.eq(&app.id))
             .filter(timer::Column::Status.is_in(["pending", "paused"]))
@@ -70,40 +59,35 @@ impl Engine {
             .await?;
         for tm in earlier {
             let update = timer::Entity::update_many().filter(timer::Column::Id.eq(tm.id));
-            if pausing && tm.status == "pending" {
-                let left = (tm.due_at - now).num_milliseconds().max(0);
-                update
-                    .col_expr(timer::Column::Status, Expr::value("paused"))
-                    .col_expr(timer::Column::RemainingMs, Expr::value(left))
-                    .exec(txn)
-                    .await?;
-            } else if resuming && tm.status == "paused" {
-                let due = now + Duration::milliseconds(tm.remaining_ms.unwrap_or(0));
-                update
-                    .col_expr(timer::Column::Status, Expr::value("pending"))
-                    .col_expr(timer::Column::Visit, Expr::value(app.visit))
-                    .col_expr(timer::Column::DueAt, Expr::value(due))
-                    .col_expr(timer::Column::RemainingMs, Expr::value(Option::<i64>::None))
-                    .exec(txn)
-                    .await?;
-            } else if !(pausing && tm.status == "paused") {
-                update.col_expr(timer::Column::Status, Expr::value("cancelled")).exec(txn).await?;
+            match (arrival.earlier, tm.status.as_str()) {
+                (Earlier::Pause, "pending") => {
+                    let left = (tm.due_at - now).num_milliseconds().max(0);
+                    update
+                        .col_expr(timer::Column::Status, Expr::value("paused"))
+                        .col_expr(timer::Column::RemainingMs, Expr::value(left))
+                        .exec(txn)
+                        .await?;
+                }
+                // A clock paused before stays paused while another pauses.
+                (Earlier::Pause, _) => {}
+                (Earlier::Resume, "paused") => {
+                    let due = now + Duration::milliseconds(tm.remaining_ms.unwrap_or(0));
+                    update
+                        .col_expr(timer::Column::Status, Expr::value("pending"))
+                        .col_expr(timer::Column::Visit, Expr::value(app.visit))
+                        .col_expr(timer::Column::DueAt, Expr::value(due))
+                        .col_expr(timer::Column::RemainingMs, Expr::value(Option::<i64>::None))
+                        .exec(txn)
+                        .await?;
+                }
+                _ => {
+                    update.col_expr(timer::Column::Status, Expr::value("cancelled")).exec(txn).await?;
+                }
             }
         }
-        if resuming {
-            // The resumed clock's own timers came back above.
-            return Ok(());
-        }
-        let (Some(to), Some(due)) = (&st.timeout, app.due_at) else { return Ok(()) };
-        if let Some(action) = &to.action {
-            insert_timer(txn, app, "timeout", Some(action), None, None, due, now).await?;
-        }
-        for n in &to.notify {
-            insert_timer(txn, app, "notify", None, Some(&n.template), Some(&target_name(&n.to)), due, now).await?;
-        }
-        for r in &st.remind {
-            let at = r.before.before(due).max(now);
-            insert_timer(txn, app, "remind", None, Some(&r.template), Some(&target_name(&r.to)), at, now).await?;
+        for t in &arrival.timers {
+            insert_timer(txn, app, t.kind, t.action.as_deref(), t.template.as_deref(), t.target.as_deref(), t.due, now)
+                .await?;
         }
         Ok(())
     }

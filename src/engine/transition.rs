@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use super::Engine;
 use crate::domain::access::Caller;
 use crate::domain::calendar::Deadline;
-use crate::domain::definition::{DurationSpec, Effect, WorkflowDefinition};
-use crate::domain::duration::Span;
+use crate::domain::decision::enter::{self, Arrival, Planned};
+use crate::domain::definition::{DurationSpec, WorkflowDefinition};
 use crate::domain::expr::World;
 use crate::error::{AppError, t};
 use crate::storage::applications as store;
@@ -141,70 +141,44 @@ impl Engine {
         Ok(store::append_history(txn, entry).await?)
     }
 
-    /// Evaluates a duration of the definition against the application's data.
+    /// Expressions and the calendar, as the pure rules take them.
+    pub(super) fn rules(&self) -> enter::Env<'_> {
+        enter::Env { expr: &self.expr, calendar: &self.defs.calendar }
+    }
+
+    /// Evaluates a duration of the definition against the application's data, from `start`.
     pub(super) fn eval_duration(
         &self,
         spec: &DurationSpec,
         ctx: &minijinja::Value,
         start: DateTime<Utc>,
     ) -> Result<Deadline, AppError> {
-        let span = match spec {
-            DurationSpec::Fixed(s) => *s,
-            DurationSpec::Days(e) | DurationSpec::WorkingDays(e) => {
-                let n = self
-                    .expr
-                    .eval_number(e, ctx)
-                    .map_err(|m| AppError::rule(t("期限无法计算", "the period cannot be computed"), vec![t(&m, &m)]))?
-                    .filter(|n| *n >= 0.0 && n.fract() == 0.0)
-                    .ok_or_else(|| {
-                        AppError::rule(
-                            t("期限无法计算", "the period cannot be computed"),
-                            vec![t(
-                                &format!("`{e}` 不是非负整数天数"),
-                                &format!("`{e}` is not a whole, non-negative number of days"),
-                            )],
-                        )
-                    })?;
-                let n = n as u32;
-                if matches!(spec, DurationSpec::Days(_)) { Span::days(i64::from(n)) } else { Span::working_days(n) }
-            }
-        };
-        Ok(span.after(start, &self.defs.calendar))
+        Ok(enter::span_of(&self.expr, spec, ctx)?.after(start, &self.defs.calendar))
     }
 
-    /// Evaluates an expression to text (a number prints as a number).
-    pub(super) fn eval_text(&self, expr: &str, ctx: &minijinja::Value) -> Result<String, AppError> {
-        let v = self
-            .expr
-            .eval(expr, ctx)
-            .map_err(|m| AppError::rule(t("表达式无法计算", "an expression cannot be computed"), vec![t(&m, &m)]))?;
-        if v.is_none() || v.is_undefined() {
-            return Err(AppError::rule(t("表达式没有值", "an expression has no value"), vec![t(expr, expr)]));
-        }
-        Ok(v.to_string())
-    }
-
-    /// Sets the fields of entering `state` on the row (before it is written): visit, time, deadline.
+    /// Decides entering `state` from `from` and sets it on the row (before it is written): state,
+    /// visit, time, deadline. The arrival's timers are written by [`Engine::enter_timers`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
     pub(super) fn prepare_enter(
         &self,
         def: &WorkflowDefinition,
         app: &mut application::Model,
+        from: Option<&str>,
         state: &str,
         ctx: &minijinja::Value,
         resumed_due: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let st = def.state(state).ok_or_else(|| AppError::Internal(anyhow::anyhow!("state {state} vanished")))?;
-        app.state = state.to_string();
+    ) -> Result<Arrival, AppError> {
+        let arrival = enter::arrive(self.rules(), def, from, state, ctx, resumed_due, now)?;
+        app.state = arrival.state.clone();
         app.visit += 1;
         app.state_entered_at = now;
-        app.is_final = st.is_final;
-        app.due_at = match (&st.timeout, resumed_due) {
-            (Some(_), Some(due)) => Some(due),
-            (Some(to), None) => Some(self.eval_duration(&to.after, ctx, now)?.at),
-            (None, _) => None,
-        };
-        Ok(())
+        app.is_final = arrival.is_final;
+        app.due_at = arrival.due_at;
+        Ok(arrival)
     }
 
     /// After the row is written (and its timers set): runs the state's `on_enter` effects in order.
@@ -229,82 +203,48 @@ impl Engine {
             let score = super::context::stored_score_value(app.score.as_deref());
             for effect in &st.on_enter {
                 let ctx = self.scope(def, &data, score.clone(), ent, caller, Some(app), now).to_value(world);
-                match effect {
-                    Effect::Grant { certification: kind, valid_for } => {
-                        self.grant_certification(txn, ent, app, kind, valid_for.as_ref(), &ctx, now).await?;
-                        world.certifications.retain(|(k, _)| k != kind);
-                        world.certifications.push((kind.clone(), true));
+                let Some(planned) = enter::plan(self.rules(), effect, &ctx, now)? else { continue };
+                match planned {
+                    Planned::Grant { kind, valid_until } => {
+                        self.grant_certification(txn, ent, app, &kind, valid_until, now).await?;
+                        world.certifications.retain(|(k, _)| *k != kind);
+                        world.certifications.push((kind, true));
                     }
-                    Effect::Extend { certification: kind, valid_for } => {
-                        self.extend_certification(txn, ent, app, kind, valid_for.as_ref(), &ctx, now).await?;
-                        world.certifications.retain(|(k, _)| k != kind);
-                        world.certifications.push((kind.clone(), true));
+                    Planned::Extend { kind, span } => {
+                        self.extend_certification(txn, ent, app, &kind, span, now).await?;
+                        world.certifications.retain(|(k, _)| *k != kind);
+                        world.certifications.push((kind, true));
                     }
-                    Effect::Reserve { budget, amount, year } => {
-                        let amount = self.eval_text(amount, &ctx)?;
-                        let year = match year {
-                            Some(y) => Some(self.eval_text(y, &ctx)?.parse::<i32>().map_err(|_| {
-                                AppError::rule(t("预算年度无效", "invalid budget year"), vec![t(y, y)])
-                            })?),
-                            None => None,
-                        };
-                        self.reserve(txn, app, budget, &amount, year, now).await?;
+                    Planned::Reserve { budget, amount, year } => {
+                        self.reserve(txn, app, &budget, &amount, year, now).await?;
                     }
-                    Effect::Spend { budget } => self.settle(txn, app, budget, "spent", now).await?,
-                    Effect::Release { budget } => self.settle(txn, app, budget, "released", now).await?,
-                    Effect::Claim { award } => {
-                        let award = self.eval_text(award, &ctx)?;
-                        self.claim_award(txn, app, &award, now).await?;
-                    }
-                    Effect::Unclaim { award } => {
-                        let award = self.eval_text(award, &ctx)?;
-                        self.unclaim_award(txn, app, &award).await?;
-                    }
-                    Effect::Revoke { certification: kind } => {
+                    Planned::Spend { budget } => self.settle(txn, app, &budget, "spent", now).await?,
+                    Planned::Release { budget } => self.settle(txn, app, &budget, "released", now).await?,
+                    Planned::Claim { award } => self.claim_award(txn, app, &award, now).await?,
+                    Planned::Unclaim { award } => self.unclaim_award(txn, app, &award).await?,
+                    Planned::Revoke { kind } => {
                         certification::Entity::update_many()
                             .col_expr(certification::Column::Status, Expr::value("revoked"))
                             .col_expr(certification::Column::RevokedAt, Expr::value(now))
                             .filter(certification::Column::EnterpriseId.eq(&ent.id))
-                            .filter(certification::Column::Kind.eq(kind))
+                            .filter(certification::Column::Kind.eq(&kind))
                             .filter(certification::Column::Status.eq("active"))
                             .exec(txn)
                             .await?;
-                        for c in world.certifications.iter_mut().filter(|(k, _)| k == kind) {
+                        for c in world.certifications.iter_mut().filter(|(k, _)| *k == kind) {
                             c.1 = false;
                         }
                     }
-                    Effect::Start { workflow, when, data: exprs } => {
-                        if let Some(w) = when {
-                            let go = self.expr.eval_bool(w, &ctx).map_err(|m| {
-                                AppError::rule(
-                                    t("子申请条件无法计算", "the start condition cannot be computed"),
-                                    vec![t(&m, &m)],
-                                )
-                            })?;
-                            if !go {
-                                continue;
-                            }
-                        }
+                    Planned::Start { workflow, data: child_data } => {
                         if depth >= MAX_START_DEPTH {
                             return Err(AppError::Internal(anyhow::anyhow!(
                                 "start effects nest deeper than {MAX_START_DEPTH}"
                             )));
                         }
-                        let mut child_data = Map::new();
-                        for (k, e) in exprs {
-                            let v = self.expr.eval(e, &ctx).map_err(|m| {
-                                AppError::rule(
-                                    t("子申请数据无法计算", "the child application's data cannot be computed"),
-                                    vec![t(&m, &m)],
-                                )
-                            })?;
-                            let json = serde_json::to_value(&v).unwrap_or(Value::Null);
-                            child_data.insert(k.clone(), json);
-                        }
                         let child_def = self
                             .defs
                             .catalogue
-                            .latest(workflow)
+                            .latest(&workflow)
                             .cloned()
                             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("workflow {workflow} vanished")))?;
                         self.create_in_txn(
@@ -320,8 +260,8 @@ impl Engine {
                         )
                         .await?;
                     }
-                    Effect::Notify(n) => {
-                        self.queue_mail(txn, def, app, ent, &n.to, &n.template, caller, None, now).await?;
+                    Planned::Notify { to, template } => {
+                        self.queue_mail(txn, def, app, ent, &to, &template, caller, None, now).await?;
                     }
                 }
             }
@@ -391,7 +331,7 @@ impl Engine {
                     now,
                 )
                 .to_value(world);
-            self.prepare_enter(def, &mut app, &def.initial().name, &ctx, None, now)?;
+            let arrival = self.prepare_enter(def, &mut app, None, &def.initial().name, &ctx, None, now)?;
             let comment = parent.map(|p| format!("started by application {p}"));
             // What another party opened the application with is recorded: the applicant's
             // `editable: true` does not open those fields (see `domain::writes`).
@@ -415,7 +355,7 @@ impl Engine {
                 now,
             )
             .await?;
-            self.enter_timers(txn, def, &app, None, now).await?;
+            self.enter_timers(txn, &app, &arrival, now).await?;
             self.after_enter(txn, def, &app, ent, world, caller, now, depth).await?;
             Ok(app)
         })

@@ -7,6 +7,7 @@
 //! Entering the next state (its deadline, timers and `on_enter` effects) is written by the
 //! engine from the decision's outcome.
 
+pub mod enter;
 mod rules;
 #[cfg(test)]
 mod tests;

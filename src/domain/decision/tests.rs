@@ -294,3 +294,125 @@ fn required_fields_checks_and_the_new_score() {
     assert_eq!((score["total"].clone(), score["passed"].clone()), (json!(20), json!(true)));
     assert_eq!(ok.data, json!({"amount": 150}).as_object().cloned().unwrap_or_else(Map::new));
 }
+
+// ---------------------------------------------------------------- entering a state
+
+const CLOCKS: &str = "\
+key: clocks
+version: 1
+title: {zh: 时钟, en: Clocks}
+starts: enterprise
+form:
+  fields:
+    - {key: days, type: integer, label: {zh: 天数, en: Days}}
+    - {key: amount, type: money, label: {zh: 金额, en: Amount}}
+states:
+  draft:
+    editable: true
+    actions:
+      submit: {to: review, by: applicant}
+  review:
+    assignee: {role: reviewer, scope: district}
+    timeout: {after: 10 working days, action: lapse, notify: [{to: assignees, template: overdue}]}
+    remind: [{before: 2 days, to: assignees, template: reminder}]
+    actions:
+      ask: {to: fixing}
+      approve: {to: done}
+      lapse: {to: lapsed, by: system}
+  fixing:
+    pauses: review
+    timeout: {after: {days: \"form.days\"}, action: lapse}
+    actions:
+      back: {to: review, by: applicant}
+      lapse: {to: lapsed, by: system}
+  done:
+    final: true
+    on_enter:
+      - start: {workflow: clocks, when: \"not holds('clock-cert')\", data: {amount: \"form.amount\"}}
+      - grant: {certification: clock-cert, valid_for: 3 years}
+      - reserve: {budget: pot, amount: \"form.amount\"}
+      - claim: {award: \"'clock-award'\"}
+  lapsed:
+    final: true
+";
+
+fn clocks() -> WorkflowDefinition {
+    let engine = ExprEngine::new();
+    let templates: HashSet<String> = ["overdue", "reminder"].iter().map(|s| s.to_string()).collect();
+    let budgets: HashSet<String> = ["pot".to_string()].into_iter().collect();
+    let cx = Context { engine: &engine, templates: &templates, expected_key: Some("clocks"), budgets: &budgets };
+    parse_definition("workflows/clocks.yaml", CLOCKS, &cx).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn ctx_of(def: &WorkflowDefinition, data: Value, world: &World) -> minijinja::Value {
+    let data = data.as_object().cloned().unwrap_or_default();
+    expression_scope(def, &data, None, &json!({}), Caller::System, None, at()).to_value(world)
+}
+
+#[test]
+fn entering_a_state_sets_its_deadline_timers_and_what_becomes_of_earlier_ones() {
+    use super::enter::{Earlier, arrive};
+    let (d, cal, e) = (clocks(), crate::domain::calendar::Calendar::default(), ExprEngine::new());
+    let env = enter::Env { expr: &e, calendar: &cal };
+    let ctx = ctx_of(&d, json!({"days": 5}), &World::default());
+    // Review: 10 working days from Monday 2 March (no holiday data: Monday to Friday), to the
+    // end of Monday 16 March.
+    let review = arrive(env, &d, Some("draft"), "review", &ctx, None, at()).unwrap_or_else(|e| panic!("{e:?}"));
+    let due = review.due_at.unwrap_or_default();
+    assert_eq!(due.to_rfc3339(), "2026-03-16T16:00:00+00:00");
+    assert_eq!(review.earlier, Earlier::Cancel);
+    let kinds: Vec<(&str, Option<&str>, DateTime<Utc>)> =
+        review.timers.iter().map(|t| (t.kind, t.target.as_deref(), t.due)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("timeout", None, due),
+            ("notify", Some("assignees"), due),
+            ("remind", Some("assignees"), due - chrono::Duration::days(2)),
+        ]
+    );
+    // Asking for a fix pauses the review clock; the fix has its own, from the data.
+    let fixing = arrive(env, &d, Some("review"), "fixing", &ctx, None, at()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((fixing.earlier, fixing.timers.len()), (Earlier::Pause, 1));
+    assert_eq!(fixing.due_at, Some(at() + chrono::Duration::days(5)));
+    // Back in review the clock runs on with what was left; no new timers are set.
+    let left = at() + chrono::Duration::days(7);
+    let back = arrive(env, &d, Some("fixing"), "review", &ctx, Some(left), at()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((back.earlier, back.due_at, back.timers.is_empty()), (Earlier::Resume, Some(left), true));
+    // A final state has no clock.
+    let done = arrive(env, &d, Some("review"), "done", &ctx, None, at()).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(done.is_final && done.due_at.is_none() && done.timers.is_empty());
+    // A period the data cannot give is refused.
+    let bad = ctx_of(&d, json!({}), &World::default());
+    assert!(arrive(env, &d, Some("review"), "fixing", &bad, None, at()).is_err());
+}
+
+#[test]
+fn effects_are_evaluated_in_order_against_the_world_the_ones_before_left() {
+    use super::enter::{Planned, plan};
+    let (d, cal, e) = (clocks(), crate::domain::calendar::Calendar::default(), ExprEngine::new());
+    let env = enter::Env { expr: &e, calendar: &cal };
+    let effects = &d.state("done").map(|s| s.on_enter.clone()).unwrap_or_default();
+    // The engine's loop: each effect sees the world as the effects before it left it.
+    let mut world = World::default();
+    let mut planned = Vec::new();
+    for effect in effects {
+        let ctx = ctx_of(&d, json!({"amount": "300000.00"}), &world);
+        if let Some(p) = plan(env, effect, &ctx, at()).unwrap_or_else(|e| panic!("{e:?}")) {
+            if let Planned::Grant { kind, .. } = &p {
+                world.certifications.push((kind.clone(), true));
+            }
+            planned.push(p);
+        }
+    }
+    let mut data = Map::new();
+    data.insert("amount".into(), json!(300000.0));
+    assert_eq!(planned[0], Planned::Start { workflow: "clocks".into(), data });
+    assert!(matches!(&planned[1], Planned::Grant { kind, valid_until: Some(_) } if kind == "clock-cert"));
+    // Money passes through expressions as a number: 300000.0 (the budget parses it to fen).
+    assert_eq!(planned[2], Planned::Reserve { budget: "pot".into(), amount: "300000.0".into(), year: None });
+    assert_eq!(planned[3], Planned::Claim { award: "clock-award".into() });
+    // Run again once the certification is held: the start's `when` is false, so it is left out.
+    let ctx = ctx_of(&d, json!({"amount": "1"}), &world);
+    assert_eq!(plan(env, &effects[0], &ctx, at()).unwrap_or_else(|e| panic!("{e:?}")), None);
+}
