@@ -6,6 +6,7 @@ mod m20261127_000001_init;
 mod m20261127_000002_time;
 mod m20261127_000003_money;
 mod m20261204_000004_sign_in;
+mod m20261204_000005_indexes;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_time::Migration),
             Box::new(m20261127_000003_money::Migration),
             Box::new(m20261204_000004_sign_in::Migration),
+            Box::new(m20261204_000005_indexes::Migration),
         ]
     }
 }

@@ -101,26 +101,25 @@ impl Engine {
         idem: Option<&Idempotent<'_>>,
     ) -> Result<ApplicationView, AppError> {
         // Load.
-        let app = match caller {
+        let (app, ent) = store::find_with_enterprise(&self.db, id).await?.ok_or(AppError::NotFound)?;
+        let facts = AppFacts { enterprise_id: &app.enterprise_id, district: &app.district };
+        match caller {
             // Staff learn that they may not act (403); an enterprise's users never learn that
             // another enterprise's application exists (404).
-            Caller::User(actor) if !actor.has_role(crate::domain::role::Role::Enterprise) => {
-                let app = self.find_app(&self.db, id).await?;
-                if !actor.may_see(AppFacts { enterprise_id: &app.enterprise_id, district: &app.district }) {
-                    return Err(AppError::Forbidden(t(
-                        "该申请不在您的辖区内",
-                        "the application is outside your jurisdiction",
-                    )));
-                }
-                app
+            Caller::User(actor) if !actor.may_see(facts) => {
+                return Err(if actor.has_role(crate::domain::role::Role::Enterprise) {
+                    AppError::NotFound
+                } else {
+                    AppError::Forbidden(t("该申请不在您的辖区内", "the application is outside your jurisdiction"))
+                });
             }
-            Caller::User(actor) => self.visible_app(actor, id).await?,
-            Caller::System => self.find_app(&self.db, id).await?,
-        };
+            _ => {}
+        }
         let def = self.def_of(&app)?;
         let hist = self.history_of(&self.db, &app.id).await?;
-        let votes = self.votes_of(&self.db, &app).await?;
-        let ent = self.find_enterprise(&self.db, &app.enterprise_id).await?;
+        // Votes are read only where someone votes.
+        let votes_count = def.state(&app.state).is_some_and(|s| s.actions.values().any(|a| a.quorum.is_some()));
+        let votes = if votes_count { self.votes_of(&self.db, &app).await? } else { Vec::new() };
         let now = self.now();
         let mut world = load_world(&self.db, &ent.id, now, &def).await?;
         let attachments = match &req.data {

@@ -453,8 +453,10 @@ impl Engine {
             m.insert("quorum".into(), json!(q));
             Some(Value::Object(m))
         });
-        let attachments = store::attachments(conn, &app.id)
-            .await?
+        // Only a form with a file field has attachments, and only a workflow that starts others
+        // has children: the other queries are not sent.
+        let has_files = def.form().fields.iter().any(|f| f.kind.name() == "file");
+        let attachments = if has_files { store::attachments(conn, &app.id).await? } else { Vec::new() }
             .into_iter()
             .map(|a| AttachmentView {
                 id: a.id,
@@ -473,7 +475,10 @@ impl Engine {
             state: a.state,
             is_final: a.is_final,
         };
-        let children = store::children(conn, &app.id).await?.into_iter().map(link).collect();
+        let children = if def.starts_others() { store::children(conn, &app.id).await? } else { Vec::new() }
+            .into_iter()
+            .map(link)
+            .collect();
         let parent = match &app.parent_id {
             Some(p) => store::find(conn, p).await?.map(link),
             None => None,

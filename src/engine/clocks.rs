@@ -51,12 +51,23 @@ impl Engine {
         arrival: &Arrival,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let earlier = timer::Entity::find()
-            .filter(timer::Column::ApplicationId.eq(&app.id))
-            .filter(timer::Column::Status.is_in(["pending", "paused"]))
-            .filter(timer::Column::Visit.lt(app.visit))
-            .all(txn)
-            .await?;
+        let earlier = match arrival.earlier {
+            // A new application has no earlier visit.
+            _ if app.visit <= 1 => Vec::new(),
+            // The usual case, one statement: nothing of earlier visits runs on.
+            Earlier::Cancel => {
+                crate::storage::timers::cancel_earlier(txn, &app.id, app.visit).await?;
+                Vec::new()
+            }
+            Earlier::Pause | Earlier::Resume => {
+                timer::Entity::find()
+                    .filter(timer::Column::ApplicationId.eq(&app.id))
+                    .filter(timer::Column::Status.is_in(["pending", "paused"]))
+                    .filter(timer::Column::Visit.lt(app.visit))
+                    .all(txn)
+                    .await?
+            }
+        };
         for tm in earlier {
             let update = timer::Entity::update_many().filter(timer::Column::Id.eq(tm.id));
             match (arrival.earlier, tm.status.as_str()) {

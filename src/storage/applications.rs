@@ -17,6 +17,18 @@ pub async fn find(conn: &impl ConnectionTrait, id: &str) -> Result<Option<applic
     application::Entity::find_by_id(id).one(conn).await
 }
 
+/// An application with its enterprise, in one query.
+pub async fn find_with_enterprise(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<(application::Model, enterprise::Model)>, DbErr> {
+    Ok(application::Entity::find_by_id(id)
+        .find_also_related(enterprise::Entity)
+        .one(conn)
+        .await?
+        .and_then(|(a, e)| Some((a, e?))))
+}
+
 /// An enterprise.
 pub async fn enterprise(conn: &impl ConnectionTrait, id: &str) -> Result<Option<enterprise::Model>, DbErr> {
     enterprise::Entity::find_by_id(id).one(conn).await

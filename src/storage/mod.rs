@@ -5,6 +5,7 @@ pub mod applications;
 pub mod entities;
 pub mod idempotency;
 pub mod throttle;
+pub mod timers;
 
 /// Whether a statement failed on a UNIQUE constraint (a row that must exist once already does).
 pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {

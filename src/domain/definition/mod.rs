@@ -329,6 +329,10 @@ impl WorkflowDefinition {
         &self.certification_kinds
     }
     /// Pays money out of a budget: some state reserves an amount (finance's queue lists these).
+    /// Whether entering some state starts another application (`start`).
+    pub fn starts_others(&self) -> bool {
+        self.states().any(|s| s.on_enter.iter().any(|e| matches!(e, Effect::Start { .. })))
+    }
     pub fn disburses(&self) -> bool {
         self.states().any(|s| s.on_enter.iter().any(|e| matches!(e, Effect::Reserve { .. })))
     }

@@ -35,6 +35,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::enterprise::Entity",
+        from = "Column::EnterpriseId",
+        to = "super::enterprise::Column::Id"
+    )]
+    Enterprise,
+}
+
+impl Related<super::enterprise::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Enterprise.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
