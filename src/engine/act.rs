@@ -217,6 +217,24 @@ impl Engine {
         Ok(view)
     }
 
+    /// The form fields `action` asks for on the application, with their kinds (what a page
+    /// takes from its form for the action), from the application's row alone.
+    pub async fn action_fields(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        let app = self.visible_app(actor, id).await?;
+        let def = self.def_of(&app)?;
+        let Some(a) = def.state(&app.state).and_then(|s| s.actions.get(action)) else { return Ok(Vec::new()) };
+        Ok(a.fields
+            .iter()
+            .filter_map(|k| def.form().field(k))
+            .map(|f| (f.key.clone(), f.kind.name().to_string()))
+            .collect())
+    }
+
     /// Records `actor`'s vote in the application's current visit (once: UNIQUE).
     async fn record_vote(
         &self,

@@ -194,6 +194,52 @@ fn voted(actor: &Actor, votes: &[CastVote<'_>]) -> bool {
     votes.iter().any(|v| v.actor_id == actor.id)
 }
 
+/// One of the caller's actions that would be refused now, with every reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Blocker {
+    pub action: String,
+    pub title: Option<Text>,
+    /// The reasons; `field` names the form field when a reason is about one.
+    pub reasons: Vec<FieldError>,
+}
+
+/// A dry run of the caller's actions on the data as stored: for each it may take now, what would
+/// refuse it (missing required fields, each `check:` and the `when:` rule, all of them, not only
+/// the first), evaluated as taking it would. Actions that would go through are left out.
+pub fn blockers(expr: &ExprEngine, snap: &Snapshot<'_>) -> Vec<Blocker> {
+    let (def, app) = (snap.def, snap.app);
+    let Some(state) = def.state(&app.state) else { return Vec::new() };
+    let actions = available(def, &app.state, app.facts(), snap.past, snap.votes, snap.caller);
+    if actions.is_empty() {
+        return Vec::new();
+    }
+    let score = app.score.as_ref().map(score_view);
+    let scope =
+        expression_scope(def, &app.data, score.clone(), snap.enterprise, snap.caller, Some(app.identity()), snap.now);
+    let ctx = scope.to_value(snap.world);
+    let mut out = Vec::new();
+    for a in actions {
+        let mut reasons = Vec::new();
+        if state.editable.any() && def.state(&a.to).is_some_and(|t| !t.is_final) {
+            reasons.extend(def.form().missing(&app.data));
+        }
+        let parts = a
+            .checks
+            .iter()
+            .map(|c| Action { checks: vec![*c], when: None, ..a.clone() })
+            .chain(a.when.as_ref().map(|w| Action { checks: Vec::new(), when: Some(w.clone()), ..a.clone() }));
+        for part in parts {
+            if let Err(Refusal::Unprocessable { errors, .. }) = check_rules(expr, def, &part, &ctx, score.as_ref()) {
+                reasons.extend(errors);
+            }
+        }
+        if !reasons.is_empty() {
+            out.push(Blocker { action: a.name.clone(), title: a.title.clone(), reasons });
+        }
+    }
+    out
+}
+
 /// Decides `req` on the application of `snap`.
 pub fn decide(expr: &ExprEngine, snap: &Snapshot<'_>, req: &Request) -> Result<Decision, Refusal> {
     let (def, app) = (snap.def, snap.app);

@@ -17,13 +17,11 @@ pub(super) async fn action_data(
     action: &str,
     form: &HashMap<String, String>,
 ) -> Result<Option<Map<String, Value>>, AppError> {
-    let view = user.v.engine.view_application(&user.actor, id).await?;
-    let Some(a) = view.actions.iter().find(|a| a.name == action) else { return Ok(None) };
-    let data: Map<String, Value> = a
-        .fields
-        .iter()
-        .filter(|f| f.kind != "file")
-        .filter_map(|f| form.get(&f.key).map(|v| (f.key.clone(), v.trim().to_string())))
+    let fields = user.v.engine.action_fields(&user.actor, id, action).await?;
+    let data: Map<String, Value> = fields
+        .into_iter()
+        .filter(|(_, kind)| kind != "file")
+        .filter_map(|(key, _)| form.get(&key).map(|v| (key, v.trim().to_string())))
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k, Value::String(v)))
         .collect();

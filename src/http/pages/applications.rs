@@ -12,7 +12,7 @@ use super::paging::ApplicationsList;
 use crate::domain::access::{Caller, may_start};
 use crate::domain::definition::{By, WorkflowDefinition};
 use crate::domain::form::FieldKind;
-use crate::engine::{ActionRequest, ApplicationSummary, ApplicationView, Engine};
+use crate::engine::{ActionRequest, ApplicationSummary, ApplicationView, Blocker, Engine};
 use crate::error::{AppError, t};
 
 type Form = web::Form<HashMap<String, String>>;
@@ -231,14 +231,12 @@ fn votes_panel(def: &WorkflowDefinition, view: &ApplicationView) -> Value {
 }
 
 /// What would refuse the caller's actions now, as plain messages per action.
-async fn blockers(engine: &Engine, user: &PageUser, view: &ApplicationView) -> Result<Value, AppError> {
+fn blockers_panel(user: &PageUser, view: &ApplicationView, blockers: Vec<Blocker>) -> Value {
     if view.is_final || view.actions.is_empty() {
-        return Ok(json!([]));
+        return json!([]);
     }
     let lang = user.v.lang;
-    let list: Vec<Value> = engine
-        .blockers(&user.actor, &view.id)
-        .await?
+    let list: Vec<Value> = blockers
         .into_iter()
         .map(|b| {
             let reasons: Vec<Value> =
@@ -246,7 +244,7 @@ async fn blockers(engine: &Engine, user: &PageUser, view: &ApplicationView) -> R
             json!({"action": b.action, "title": b.title.unwrap_or_else(|| t(&b.action, &b.action)), "reasons": reasons})
         })
         .collect();
-    Ok(Value::Array(list))
+    Value::Array(list)
 }
 
 /// Renders the application page, with `data` in the form (the stored data, or what was sent).
@@ -263,6 +261,7 @@ pub(super) async fn render_application(
     user: &PageUser,
     engine: &Engine,
     view: &ApplicationView,
+    blockers: Vec<Blocker>,
     data: &Value,
     errors: Vec<Value>,
     status: StatusCode,
@@ -276,7 +275,7 @@ pub(super) async fn render_application(
         "score": score_panel(def, view.score.as_ref()),
         "history": history(def, view),
         "errors": errors,
-        "blockers": blockers(engine, user, view).await?,
+        "blockers": blockers_panel(user, view, blockers),
         "votes": votes_panel(def, view),
         "waiting_for": waiting_for(def, view),
     });
@@ -289,8 +288,8 @@ pub(super) async fn render_application(
 pub async fn application_page(user: PageUser, id: web::Path<String>) -> HttpResponse {
     let r = async {
         let engine = &user.v.engine;
-        let view = engine.view_application(&user.actor, &id).await?;
-        render_application(&user, engine, &view, &view.data, Vec::new(), StatusCode::OK).await
+        let (view, blockers) = engine.application_page(&user.actor, &id).await?;
+        render_application(&user, engine, &view, blockers, &view.data, Vec::new(), StatusCode::OK).await
     }
     .await;
     user.finish(r)
@@ -302,7 +301,7 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
     let r = async {
         user.check_csrf(&form)?;
         let engine = &user.v.engine;
-        let view = engine.view_application(&user.actor, &id).await?;
+        let (view, blockers) = engine.application_page(&user.actor, &id).await?;
         let def = engine.def_of_summary(&view.workflow, view.workflow_version).ok_or(AppError::NotFound)?;
         let by_action = def.action_fields();
         let data: Map<String, Value> = def
@@ -323,7 +322,8 @@ pub async fn submit_save(user: PageUser, id: web::Path<String>, form: Form) -> H
                 if let Some(obj) = shown.as_object_mut() {
                     obj.extend(data);
                 }
-                render_application(&user, engine, &view, &shown, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+                render_application(&user, engine, &view, blockers, &shown, errors, StatusCode::UNPROCESSABLE_ENTITY)
+                    .await
             }
             Err(e @ AppError::Conflict(_)) => Ok(user.v.redirect_with_errors(&format!("/applications/{id}"), &e)),
             Err(e) => Err(e),

@@ -65,9 +65,9 @@ pub async fn submit_upload(user: PageUser, id: web::Path<String>, payload: Multi
         match result {
             Ok(()) => Ok(user.v.redirect(&format!("/applications/{id}#f-{field}")).finish()),
             Err(e @ (AppError::Unprocessable { .. } | AppError::PayloadTooLarge(_))) => {
-                let view = engine.view_application(&user.actor, &id).await?;
+                let (view, blockers) = engine.application_page(&user.actor, &id).await?;
                 let errors = vec![beside(&field, &e, user.v.lang)];
-                render_application(&user, engine, &view, &view.data, errors, e.status_code()).await
+                render_application(&user, engine, &view, blockers, &view.data, errors, e.status_code()).await
             }
             Err(e @ AppError::Conflict(_)) => Ok(user.v.redirect_with_errors(&format!("/applications/{id}"), &e)),
             Err(e) => Err(e),
