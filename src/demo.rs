@@ -39,7 +39,8 @@ async fn ensure_enterprise(engine: &Engine, body17: &str, name: &str, district: 
     Ok(e.id)
 }
 
-/// Seeds the demo accounts (idempotently) and returns (login, what it is).
+/// Seeds the demo accounts (idempotently) and returns (login, what it is). A script read top to
+/// bottom (who exists, in which roles and districts); its length is the cast's.
 pub async fn seed(engine: &Engine) -> Result<Vec<(String, String)>, AppError> {
     let jingkou = ensure_enterprise(engine, "91321102MA1DX0001", "镇江示例精密机械有限公司", "jingkou").await?;
     let runzhou = ensure_enterprise(engine, "91321111MA1DX0002", "镇江示例新材料科技有限公司", "runzhou").await?;

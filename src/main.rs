@@ -91,6 +91,7 @@ fn settings() -> anyhow::Result<Settings> {
     Settings::from_env().map_err(|e| anyhow::anyhow!(e))
 }
 
+/// Runs one command. One arm per subcommand, each a few calls: the length is the command line's.
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { demo, bind } => {

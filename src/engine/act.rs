@@ -100,7 +100,38 @@ impl Engine {
         if_match: Option<i32>,
         idem: Option<&Idempotent<'_>>,
     ) -> Result<ApplicationView, AppError> {
-        // Load.
+        let loaded = self.load_for_action(caller, id, req.data.as_ref()).await?;
+        let decision = {
+            let (rules_app, past, cast) =
+                (rules_application(&loaded.app), past_of(&loaded.hist), cast_of(&loaded.votes));
+            let (opened, enterprise) = (opened_with(&loaded.hist), self.enterprise_json(&loaded.ent));
+            let snap = Snapshot {
+                def: &loaded.def,
+                app: &rules_app,
+                past: &past,
+                opened_with: &opened,
+                votes: &cast,
+                enterprise: &enterprise,
+                world: &loaded.world,
+                attachments: &loaded.attachments,
+                caller,
+                now: loaded.now,
+            };
+            let request = Request { action: action_name.to_string(), comment: req.comment, data: req.data, if_match };
+            decision::decide(&self.expr, &snap, &request)?
+        };
+        self.write_decision(loaded, decision, caller, idem).await
+    }
+
+    /// What deciding an action on application `id` needs: the row and its enterprise (one
+    /// query), the history, this visit's votes (where someone votes), the world facts the
+    /// definition names, and the attachments when the data names a file.
+    async fn load_for_action(
+        &self,
+        caller: Caller<'_>,
+        id: &str,
+        data: Option<&serde_json::Map<String, Value>>,
+    ) -> Result<Loaded, AppError> {
         let (app, ent) = store::find_with_enterprise(&self.db, id).await?.ok_or(AppError::NotFound)?;
         let facts = AppFacts { enterprise_id: &app.enterprise_id, district: &app.district };
         match caller {
@@ -117,40 +148,28 @@ impl Engine {
         }
         let def = self.def_of(&app)?;
         let hist = self.history_of(&self.db, &app.id).await?;
-        // Votes are read only where someone votes.
-        let votes_count = def.state(&app.state).is_some_and(|s| s.actions.values().any(|a| a.quorum.is_some()));
-        let votes = if votes_count { self.votes_of(&self.db, &app).await? } else { Vec::new() };
+        let voting = def.state(&app.state).is_some_and(|s| s.actions.values().any(|a| a.quorum.is_some()));
+        let votes = if voting { self.votes_of(&self.db, &app).await? } else { Vec::new() };
         let now = self.now();
-        let mut world = load_world(&self.db, &ent.id, now, &def).await?;
-        let attachments = match &req.data {
-            Some(d) if d.keys().any(|k| def.form().field(k).is_some_and(|f| f.kind.name() == "file")) => {
-                self.attachment_fields(&app.id).await?
-            }
-            _ => Vec::new(),
-        };
+        let world = load_world(&self.db, &ent.id, now, &def).await?;
+        let names_file =
+            data.is_some_and(|d| d.keys().any(|k| def.form().field(k).is_some_and(|f| f.kind.name() == "file")));
+        let attachments = if names_file { self.attachment_fields(&app.id).await? } else { Vec::new() };
+        Ok(Loaded { app, ent, def, hist, votes, world, attachments, now })
+    }
 
-        // Decide.
-        let rules_app = rules_application(&app);
-        let past = past_of(&hist);
-        let cast = cast_of(&votes);
-        let opened = opened_with(&hist);
-        let enterprise = self.enterprise_json(&ent);
-        let snap = Snapshot {
-            def: &def,
-            app: &rules_app,
-            past: &past,
-            opened_with: &opened,
-            votes: &cast,
-            enterprise: &enterprise,
-            world: &world,
-            attachments: &attachments,
-            caller,
-            now,
-        };
-        let request = Request { action: action_name.to_string(), comment: req.comment, data: req.data, if_match };
-        let decision = decision::decide(&self.expr, &snap, &request)?;
-
-        // Write.
+    /// Writes a decision in one transaction: the vote, the row and its history entry, and for a
+    /// transition the new visit's timers, the state's effects and the action's notices; the
+    /// response (and under an idempotency key, its record) comes from the same transaction.
+    async fn write_decision(
+        &self,
+        loaded: Loaded,
+        decision: decision::Decision,
+        caller: Caller<'_>,
+        idem: Option<&Idempotent<'_>>,
+    ) -> Result<ApplicationView, AppError> {
+        let Loaded { app, ent, def, mut hist, votes: _, mut world, attachments: _, now } = loaded;
+        let action = def.state(&app.state).and_then(|s| s.actions.get(&decision.action)).ok_or(AppError::NotFound)?;
         let mut new = app.clone();
         new.data = Value::Object(decision.data.clone()).to_string();
         if let Some(s) = &decision.score {
@@ -158,27 +177,21 @@ impl Engine {
         }
         let entry_data = decision.entry_data();
         let comment = decision.comment.as_deref();
-        let action = def.state(&app.state).and_then(|s| s.actions.get(action_name)).ok_or(AppError::NotFound)?;
+        // The history's sequence follows the row's version: every change writes one of each.
+        let entry = Entry {
+            seq: Some(app.version + 1),
+            action: &action.name,
+            from: Some(&app.state),
+            comment,
+            data: entry_data.as_ref(),
+        };
         let txn = self.db.begin().await?;
         if let (true, Caller::User(actor)) = (decision.vote, caller) {
             self.record_vote(&txn, &app, &action.name, &actor.id, now).await?;
         }
-        // The history's sequence follows the row's version: every change writes one of each.
-        let seq = Some(app.version + 1);
         let to = match &decision.outcome {
             Outcome::Vote { .. } => {
-                let entry = self
-                    .commit_change(
-                        &txn,
-                        Some(app.version),
-                        &mut new,
-                        Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
-                        caller,
-                        now,
-                    )
-                    .await?;
-                let mut hist = hist;
-                hist.push(entry);
+                hist.push(self.commit_change(&txn, Some(app.version), &mut new, entry, caller, now).await?);
                 let votes = self.votes_of(&txn, &new).await?;
                 let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, votes).await?;
                 self.respond(&txn, idem, &view, now).await?;
@@ -192,24 +205,13 @@ impl Engine {
             .to_value(&world);
         let resumed = self.resumed_due(&txn, &def, &app, &to, now).await?;
         let arrival = self.prepare_enter(&def, &mut new, Some(&app.state), &to, &new_ctx, resumed, now)?;
-        let entry = self
-            .commit_change(
-                &txn,
-                Some(app.version),
-                &mut new,
-                Entry { seq, action: &action.name, from: Some(&app.state), comment, data: entry_data.as_ref() },
-                caller,
-                now,
-            )
-            .await?;
+        hist.push(self.commit_change(&txn, Some(app.version), &mut new, entry, caller, now).await?);
         self.enter_timers(&txn, &new, &arrival, now).await?;
         self.after_enter(&txn, &def, &new, &ent, &mut world, caller, now, 0).await?;
         for n in &action.notify {
             self.queue_mail(&txn, &def, &new, &ent, &n.to, &n.template, caller, Some((&action.name, comment)), now)
                 .await?;
         }
-        let mut hist = hist;
-        hist.push(entry);
         // A transition starts a new visit: no votes yet.
         let view = self.view_loaded(&txn, caller, &new, &def, &ent, hist, Vec::new()).await?;
         self.respond(&txn, idem, &view, now).await?;
@@ -309,6 +311,18 @@ impl Engine {
     pub async fn purge_idempotency_keys(&self) -> Result<u64, AppError> {
         Ok(idempotency::purge(&self.db, self.now() - self.idempotency_ttl).await?)
     }
+}
+
+/// What an action's decision was made from.
+struct Loaded {
+    app: application::Model,
+    ent: crate::storage::entities::enterprise::Model,
+    def: std::sync::Arc<crate::domain::definition::WorkflowDefinition>,
+    hist: Vec<crate::storage::entities::history::Model>,
+    votes: Vec<crate::storage::entities::vote::Model>,
+    world: crate::domain::expr::World,
+    attachments: Vec<(String, String)>,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 /// A request made under an idempotency key, scoped to the caller.

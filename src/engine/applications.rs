@@ -95,6 +95,20 @@ pub(super) fn opened_with(hist: &[history::Model]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A history entry as the view shows it.
+fn history_view(h: history::Model) -> HistoryView {
+    HistoryView {
+        seq: h.seq,
+        action: h.action,
+        from: h.from_state,
+        to: h.to_state,
+        actor: Some(ActorRef { id: h.actor_id, name: h.actor_name }),
+        comment: h.comment,
+        data: h.data.and_then(|d| serde_json::from_str(&d).ok()),
+        at: h.at,
+    }
+}
+
 /// The application row as the rules see it.
 pub(super) fn rules_application(app: &application::Model) -> decision::Application {
     decision::Application {
@@ -425,34 +439,14 @@ impl Engine {
         self.view_loaded(&self.db, caller, app, &def, &ent, hist, votes).await
     }
 
-    /// Builds the view from parts the caller already holds, reading the rest on `conn` (inside
-    /// a change's transaction, so that it shows what the change wrote).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the use case's inputs are distinct values; a struct would only rename them"
-    )]
-    pub(super) async fn view_loaded(
+    /// What the view shows beside the application: its attachments, the applications it
+    /// started and the one that started it, read on `conn`.
+    async fn linked(
         &self,
         conn: &impl ConnectionTrait,
-        caller: Caller<'_>,
         app: &application::Model,
         def: &WorkflowDefinition,
-        ent: &enterprise::Model,
-        hist: Vec<history::Model>,
-        votes: Vec<vote::Model>,
-    ) -> Result<ApplicationView, AppError> {
-        let actions: Vec<ActionView> =
-            self.available(caller, def, app, &hist, &votes).into_iter().map(|a| action_view(def, a)).collect();
-        let state = def.state(&app.state);
-        let votes_view = state.and_then(|s| {
-            let q = s.actions.values().filter_map(|a| a.quorum).max()?;
-            let mut m = Map::new();
-            for a in s.actions.values().filter(|a| a.quorum.is_some()) {
-                m.insert(a.name.clone(), json!(votes.iter().filter(|v| v.action == a.name).count()));
-            }
-            m.insert("quorum".into(), json!(q));
-            Some(Value::Object(m))
-        });
+    ) -> Result<(Vec<AttachmentView>, Vec<LinkedApplication>, Option<LinkedApplication>), AppError> {
         // Only a form with a file field has attachments, and only a workflow that starts others
         // has children: the other queries are not sent.
         let has_files = def.form().fields.iter().any(|f| f.kind.name() == "file");
@@ -483,6 +477,38 @@ impl Engine {
             Some(p) => store::find(conn, p).await?.map(link),
             None => None,
         };
+        Ok((attachments, children, parent))
+    }
+
+    /// Builds the view from parts the caller already holds, reading the rest on `conn` (inside
+    /// a change's transaction, so that it shows what the change wrote).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the use case's inputs are distinct values; a struct would only rename them"
+    )]
+    pub(super) async fn view_loaded(
+        &self,
+        conn: &impl ConnectionTrait,
+        caller: Caller<'_>,
+        app: &application::Model,
+        def: &WorkflowDefinition,
+        ent: &enterprise::Model,
+        hist: Vec<history::Model>,
+        votes: Vec<vote::Model>,
+    ) -> Result<ApplicationView, AppError> {
+        let actions: Vec<ActionView> =
+            self.available(caller, def, app, &hist, &votes).into_iter().map(|a| action_view(def, a)).collect();
+        let state = def.state(&app.state);
+        let votes_view = state.and_then(|s| {
+            let q = s.actions.values().filter_map(|a| a.quorum).max()?;
+            let mut m = Map::new();
+            for a in s.actions.values().filter(|a| a.quorum.is_some()) {
+                m.insert(a.name.clone(), json!(votes.iter().filter(|v| v.action == a.name).count()));
+            }
+            m.insert("quorum".into(), json!(q));
+            Some(Value::Object(m))
+        });
+        let (attachments, children, parent) = self.linked(conn, app, def).await?;
         let editable = match caller {
             Caller::User(a) => a.belongs_to(&app.enterprise_id) && state.is_some_and(|s| s.editable.any()),
             Caller::System => false,
@@ -519,19 +545,7 @@ impl Engine {
             votes: votes_view,
             due_at: app.due_at,
             due_estimated: self.due_estimated(def, app),
-            history: hist
-                .into_iter()
-                .map(|h| HistoryView {
-                    seq: h.seq,
-                    action: h.action,
-                    from: h.from_state,
-                    to: h.to_state,
-                    actor: Some(ActorRef { id: h.actor_id, name: h.actor_name }),
-                    comment: h.comment,
-                    data: h.data.and_then(|d| serde_json::from_str(&d).ok()),
-                    at: h.at,
-                })
-                .collect(),
+            history: hist.into_iter().map(history_view).collect(),
             attachments,
             children,
             parent,

@@ -19,6 +19,8 @@ fn r(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
+/// Every operation of the API, as a table. Long on purpose: one entry per route, in the order
+/// of the route table, so that the two can be read side by side.
 fn ops() -> Vec<Op> {
     let obj = json!({"type": "object"});
     let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}}});
