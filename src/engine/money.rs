@@ -4,11 +4,7 @@
 //! transition back.
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 
 use super::Engine;
@@ -17,7 +13,8 @@ use crate::domain::budget::{fen_to_yuan, yuan_to_fen};
 use crate::domain::calendar::china_offset;
 use crate::domain::role::Role;
 use crate::error::{AppError, t};
-use crate::storage::entities::{application, award_claim, budget, budget_entry};
+use crate::storage::entities::application;
+use crate::storage::{is_unique_violation, money as store};
 
 fn refused(zh: String, en: String) -> AppError {
     AppError::rule(t("资金规则不允许", "a money rule refuses this"), vec![t(&zh, &en)])
@@ -41,38 +38,17 @@ impl Engine {
     pub async fn sync_budgets(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
         for b in &self.defs.budgets {
             for (year, total) in &b.years {
-                let existing = budget::Entity::find()
-                    .filter(budget::Column::Key.eq(&b.key))
-                    .filter(budget::Column::Year.eq(*year))
-                    .one(db)
-                    .await?;
-                match existing {
-                    None => {
-                        budget::ActiveModel {
-                            id: NotSet,
-                            key: Set(b.key.clone()),
-                            year: Set(*year),
-                            total_fen: Set(*total),
-                            reserved_fen: Set(0),
-                            spent_fen: Set(0),
-                        }
-                        .insert(db)
-                        .await?;
-                    }
+                match store::budget(db, &b.key, *year).await? {
+                    None => store::insert_budget(db, &b.key, *year, *total).await?,
                     Some(row) if row.total_fen != *total => {
-                        budget::Entity::update_many()
-                            .col_expr(budget::Column::TotalFen, Expr::value(*total))
-                            .filter(budget::Column::Id.eq(row.id))
-                            .exec(db)
-                            .await
-                            .map_err(|e| {
-                                anyhow::anyhow!(
-                                    "budget {} {year}: the new total {} is below what is already reserved and spent ({}): {e}",
-                                    b.key,
-                                    fen_to_yuan(*total),
-                                    fen_to_yuan(row.reserved_fen + row.spent_fen)
-                                )
-                            })?;
+                        store::set_total(db, row.id, *total).await.map_err(|e| {
+                            anyhow::anyhow!(
+                                "budget {} {year}: the new total {} is below what is already reserved and spent ({}): {e}",
+                                b.key,
+                                fen_to_yuan(*total),
+                                fen_to_yuan(row.reserved_fen + row.spent_fen)
+                            )
+                        })?;
                     }
                     Some(_) => {}
                 }
@@ -96,25 +72,8 @@ impl Engine {
             return Err(refused("金额须大于零".into(), "the amount must be above zero".into()));
         }
         let year = year.unwrap_or_else(|| now.with_timezone(&china_offset()).year());
-        let res = budget::Entity::update_many()
-            .col_expr(budget::Column::ReservedFen, Expr::col(budget::Column::ReservedFen).add(fen))
-            .filter(budget::Column::Key.eq(key))
-            .filter(budget::Column::Year.eq(year))
-            .filter(
-                Expr::col(budget::Column::ReservedFen)
-                    .add(Expr::col(budget::Column::SpentFen))
-                    .add(fen)
-                    .lte(Expr::col(budget::Column::TotalFen)),
-            )
-            .exec(txn)
-            .await?;
-        if res.rows_affected == 0 {
-            let left = budget::Entity::find()
-                .filter(budget::Column::Key.eq(key))
-                .filter(budget::Column::Year.eq(year))
-                .one(txn)
-                .await?
-                .map(|b| b.total_fen - b.reserved_fen - b.spent_fen);
+        if !store::reserve(txn, key, year, fen).await? {
+            let left = store::budget(txn, key, year).await?.map(|b| b.total_fen - b.reserved_fen - b.spent_fen);
             return Err(match left {
                 None => refused(format!("{year} 年没有预算 {key}"), format!("there is no {year} budget `{key}`")),
                 Some(l) => refused(
@@ -123,27 +82,16 @@ impl Engine {
                 ),
             });
         }
-        budget_entry::ActiveModel {
-            id: NotSet,
-            budget_key: Set(key.to_string()),
-            year: Set(year),
-            application_id: Set(app.id.clone()),
-            enterprise_id: Set(app.enterprise_id.clone()),
-            amount_fen: Set(fen),
-            status: Set("reserved".into()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(txn)
-        .await
-        .map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => refused(
-                "本申请已预留过该预算".into(),
-                format!("this application already holds a reservation of `{key}`"),
-            ),
-            _ => e.into(),
-        })?;
-        Ok(())
+        store::insert_entry(txn, app, key, year, fen, now).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                refused(
+                    "本申请已预留过该预算".into(),
+                    format!("this application already holds a reservation of `{key}`"),
+                )
+            } else {
+                e.into()
+            }
+        })
     }
 
     /// The `spend` effect (`to = "spent"`) and the `release` effect (`to = "released"`).
@@ -155,13 +103,7 @@ impl Engine {
         to: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let entry = budget_entry::Entity::find()
-            .filter(budget_entry::Column::ApplicationId.eq(&app.id))
-            .filter(budget_entry::Column::BudgetKey.eq(key))
-            .filter(budget_entry::Column::Status.eq("reserved"))
-            .one(txn)
-            .await?;
-        let Some(entry) = entry else {
+        let Some(entry) = store::reserved_entry(txn, &app.id, key).await? else {
             return if to == "spent" {
                 Err(refused(
                     format!("本申请没有预留预算 {key}"),
@@ -171,20 +113,7 @@ impl Engine {
                 Ok(())
             };
         };
-        let mut update = budget::Entity::update_many()
-            .col_expr(budget::Column::ReservedFen, Expr::col(budget::Column::ReservedFen).sub(entry.amount_fen));
-        if to == "spent" {
-            update =
-                update.col_expr(budget::Column::SpentFen, Expr::col(budget::Column::SpentFen).add(entry.amount_fen));
-        }
-        update.filter(budget::Column::Key.eq(key)).filter(budget::Column::Year.eq(entry.year)).exec(txn).await?;
-        budget_entry::Entity::update_many()
-            .col_expr(budget_entry::Column::Status, Expr::value(to))
-            .col_expr(budget_entry::Column::UpdatedAt, Expr::value(now))
-            .filter(budget_entry::Column::Id.eq(entry.id))
-            .exec(txn)
-            .await?;
-        Ok(())
+        Ok(store::settle(txn, &entry, to, now).await?)
     }
 
     /// The `claim` effect.
@@ -195,23 +124,16 @@ impl Engine {
         award: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        award_claim::ActiveModel {
-            id: NotSet,
-            enterprise_id: Set(app.enterprise_id.clone()),
-            award: Set(award.to_string()),
-            application_id: Set(app.id.clone()),
-            created_at: Set(now),
-        }
-        .insert(txn)
-        .await
-        .map_err(|e| match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => refused(
-                format!("该企业已获得过“{award}”，同一奖励只发放一次"),
-                format!("the enterprise has already received `{award}`; an award is given once"),
-            ),
-            _ => e.into(),
-        })?;
-        Ok(())
+        store::claim(txn, app, award, now).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                refused(
+                    format!("该企业已获得过“{award}”，同一奖励只发放一次"),
+                    format!("the enterprise has already received `{award}`; an award is given once"),
+                )
+            } else {
+                e.into()
+            }
+        })
     }
 
     /// The `unclaim` effect.
@@ -221,12 +143,7 @@ impl Engine {
         app: &application::Model,
         award: &str,
     ) -> Result<(), AppError> {
-        award_claim::Entity::delete_many()
-            .filter(award_claim::Column::ApplicationId.eq(&app.id))
-            .filter(award_claim::Column::Award.eq(award))
-            .exec(txn)
-            .await?;
-        Ok(())
+        Ok(store::unclaim(txn, &app.id, award).await?)
     }
 
     /// `GET /api/budgets`: finance, admins and auditors.
@@ -237,12 +154,8 @@ impl Engine {
                 "only finance, administrators and auditors may see budgets",
             )));
         }
-        let rows = budget::Entity::find()
-            .order_by_asc(budget::Column::Key)
-            .order_by_asc(budget::Column::Year)
-            .all(&self.db)
-            .await?;
-        Ok(rows
+        Ok(store::budgets(&self.db)
+            .await?
             .into_iter()
             .map(|b| BudgetView {
                 title: self.defs.budgets.iter().find(|d| d.key == b.key).map(|d| d.title.clone()),

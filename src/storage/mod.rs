@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod entities;
 pub mod idempotency;
+pub mod money;
 pub mod throttle;
 pub mod timers;
 
