@@ -522,11 +522,7 @@ impl Engine {
 
     async fn enterprise_view_unchecked(&self, e: &enterprise::Model) -> Result<EnterpriseView, AppError> {
         let now = self.now();
-        let certs = certification::Entity::find()
-            .filter(certification::Column::EnterpriseId.eq(&e.id))
-            .order_by_asc(certification::Column::GrantedAt)
-            .all(&self.db)
-            .await?;
+        let certs = crate::storage::certifications::of_enterprise(&self.db, &e.id, None).await?;
         let apps = application::Entity::find()
             .filter(application::Column::EnterpriseId.eq(&e.id))
             .order_by_desc(application::Column::CreatedAt)
@@ -564,14 +560,7 @@ impl Engine {
         status: Option<&str>,
     ) -> Result<Vec<CertificationView>, AppError> {
         let now = self.now();
-        let mut q = certification::Entity::find();
-        if let Some(e) = enterprise_id {
-            q = q.filter(certification::Column::EnterpriseId.eq(e));
-        }
-        if let Some(k) = kind {
-            q = q.filter(certification::Column::Kind.eq(k));
-        }
-        let certs = q.order_by_asc(certification::Column::GrantedAt).all(&self.db).await?;
+        let certs = crate::storage::certifications::find(&self.db, enterprise_id, kind).await?;
         let mut out = Vec::new();
         let mut districts: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for c in certs {

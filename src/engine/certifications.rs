@@ -3,11 +3,7 @@
 //! the sweep); a renewal extends a certification with the `extend` effect.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
-    SqlErr, TransactionTrait,
-};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::json;
 
 use super::Engine;
@@ -15,7 +11,8 @@ use crate::domain::access::Caller;
 use crate::domain::definition::Target;
 use crate::domain::duration::Span;
 use crate::error::AppError;
-use crate::storage::entities::{application, certification, certification_notice, enterprise};
+use crate::storage::certifications as store;
+use crate::storage::entities::{application, certification, enterprise};
 
 /// Reminders before a certification expires: days before, and the notice's name.
 const EXPIRY_NOTICES: [(i64, &str); 2] = [(30, "expiring-30"), (90, "expiring-90")];
@@ -32,25 +29,7 @@ impl Engine {
         until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        certification::Entity::update_many()
-            .col_expr(certification::Column::Status, Expr::value("superseded"))
-            .filter(certification::Column::EnterpriseId.eq(&ent.id))
-            .filter(certification::Column::Kind.eq(kind))
-            .filter(certification::Column::Status.eq("active"))
-            .exec(txn)
-            .await?;
-        certification::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            enterprise_id: Set(ent.id.clone()),
-            kind: Set(kind.to_string()),
-            application_id: Set(app.id.clone()),
-            status: Set("active".into()),
-            granted_at: Set(now),
-            valid_until: Set(until),
-            revoked_at: Set(None),
-        }
-        .insert(txn)
-        .await?;
+        store::grant(txn, &ent.id, kind, &app.id, until, now).await?;
         Ok(())
     }
 
@@ -65,30 +44,15 @@ impl Engine {
         span: Option<Span>,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        let current = certification::Entity::find()
-            .filter(certification::Column::EnterpriseId.eq(&ent.id))
-            .filter(certification::Column::Kind.eq(kind))
-            .filter(certification::Column::Status.is_in(["active", "expired"]))
-            .order_by_desc(certification::Column::GrantedAt)
-            .one(txn)
-            .await?;
+        let current = store::latest_extendable(txn, &ent.id, kind).await?;
         let Some(cert) = current else {
             let until = span.map(|s| s.after(now, &self.defs.calendar).at);
             return self.grant_certification(txn, ent, app, kind, until, now).await;
         };
         let base = cert.valid_until.map_or(now, |v| v.max(now));
         let until = span.map(|s| s.after(base, &self.defs.calendar).at);
-        certification::Entity::update_many()
-            .col_expr(certification::Column::Status, Expr::value("active"))
-            .col_expr(certification::Column::ValidUntil, Expr::value(until))
-            .filter(certification::Column::Id.eq(&cert.id))
-            .exec(txn)
-            .await?;
         // The next expiry is reminded of afresh.
-        certification_notice::Entity::delete_many()
-            .filter(certification_notice::Column::CertificationId.eq(&cert.id))
-            .exec(txn)
-            .await?;
+        store::extend(txn, &cert.id, until).await?;
         Ok(())
     }
 
@@ -96,20 +60,9 @@ impl Engine {
     /// Returns (expired, reminders sent).
     pub async fn sweep_certifications(&self) -> Result<(u64, usize), AppError> {
         let now = self.now();
-        let expired = certification::Entity::update_many()
-            .col_expr(certification::Column::Status, Expr::value("expired"))
-            .filter(certification::Column::Status.eq("active"))
-            .filter(certification::Column::ValidUntil.lte(now))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
+        let expired = store::expire(&self.db, now).await?;
         let horizon = EXPIRY_NOTICES.iter().map(|(d, _)| *d).max().unwrap_or(0);
-        let soon = certification::Entity::find()
-            .filter(certification::Column::Status.eq("active"))
-            .filter(certification::Column::ValidUntil.gt(now))
-            .filter(certification::Column::ValidUntil.lte(now + Duration::days(horizon)))
-            .all(&self.db)
-            .await?;
+        let soon = store::ending(&self.db, now, now + Duration::days(horizon)).await?;
         let mut sent = 0;
         for cert in soon {
             let Some(until) = cert.valid_until else { continue };
@@ -138,17 +91,10 @@ impl Engine {
     ) -> Result<bool, AppError> {
         let txn = self.db.begin().await?;
         for (_, notice) in &EXPIRY_NOTICES[index..=index] {
-            let inserted = certification_notice::ActiveModel {
-                id: NotSet,
-                certification_id: Set(cert.id.clone()),
-                notice: Set((*notice).to_string()),
-                at: Set(now),
-            }
-            .insert(&txn)
-            .await;
+            let inserted = store::record_notice(&txn, &cert.id, notice, now).await;
             match inserted {
                 Ok(_) => {}
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(e) if crate::storage::is_unique_violation(&e) => {
                     txn.rollback().await?;
                     return Ok(false);
                 }

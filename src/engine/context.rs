@@ -67,11 +67,12 @@ async fn load_certifications(
     world.certifications = if kinds.is_empty() {
         Vec::new()
     } else {
-        let mut q = certification::Entity::find().filter(certification::Column::EnterpriseId.eq(enterprise_id));
-        if !kinds.all {
-            q = q.filter(certification::Column::Kind.is_in(kinds.named.iter().cloned()));
-        }
-        q.all(conn).await?.iter().map(|c| (c.kind.clone(), is_active(c, now))).collect()
+        let named = (!kinds.all).then(|| kinds.named.iter().cloned().collect());
+        crate::storage::certifications::of_enterprise(conn, enterprise_id, named)
+            .await?
+            .iter()
+            .map(|c| (c.kind.clone(), is_active(c, now)))
+            .collect()
     };
     world.kinds = kinds;
     Ok(())

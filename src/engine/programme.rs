@@ -17,7 +17,7 @@ use crate::domain::expr::{Scope, World};
 use crate::domain::role::Role;
 use crate::domain::scoring::number;
 use crate::error::{AppError, t};
-use crate::storage::entities::{application, budget, certification, enterprise};
+use crate::storage::entities::{application, budget, enterprise};
 
 /// One line of the banks' whitelist.
 #[derive(Debug, Clone, Serialize)]
@@ -61,8 +61,7 @@ impl Engine {
         }
         let p = self.programme()?;
         let now = self.now();
-        let certs =
-            certification::Entity::find().filter(certification::Column::Status.eq("active")).all(&self.db).await?;
+        let certs = crate::storage::certifications::active(&self.db, None).await?;
         let mut holders: HashMap<&str, HashSet<&str>> = HashMap::new();
         for c in certs.iter().filter(|c| is_active(c, now)) {
             holders.entry(c.kind.as_str()).or_default().insert(c.enterprise_id.as_str());
@@ -143,11 +142,7 @@ impl Engine {
         }
         let p = self.programme()?;
         let now = self.now();
-        let certs = certification::Entity::find()
-            .filter(certification::Column::Status.eq("active"))
-            .filter(certification::Column::Kind.is_in(p.whitelist.clone()))
-            .all(&self.db)
-            .await?;
+        let certs = crate::storage::certifications::active(&self.db, Some(p.whitelist.clone())).await?;
         let mut by_ent: BTreeMap<String, Vec<WhitelistCertification>> = BTreeMap::new();
         for c in certs.into_iter().filter(|c| is_active(c, now)) {
             by_ent

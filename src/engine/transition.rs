@@ -6,11 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseTransaction, Set};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +18,7 @@ use crate::domain::definition::{DurationSpec, WorkflowDefinition};
 use crate::domain::expr::World;
 use crate::error::{AppError, t};
 use crate::storage::applications as store;
-use crate::storage::entities::{application, certification, enterprise, history, timer};
+use crate::storage::entities::{application, enterprise, history, timer};
 
 /// Deepest chain of `start` effects followed before the engine refuses (a definition loop).
 const MAX_START_DEPTH: u32 = 8;
@@ -223,14 +219,7 @@ impl Engine {
                     Planned::Claim { award } => self.claim_award(txn, app, &award, now).await?,
                     Planned::Unclaim { award } => self.unclaim_award(txn, app, &award).await?,
                     Planned::Revoke { kind } => {
-                        certification::Entity::update_many()
-                            .col_expr(certification::Column::Status, Expr::value("revoked"))
-                            .col_expr(certification::Column::RevokedAt, Expr::value(now))
-                            .filter(certification::Column::EnterpriseId.eq(&ent.id))
-                            .filter(certification::Column::Kind.eq(&kind))
-                            .filter(certification::Column::Status.eq("active"))
-                            .exec(txn)
-                            .await?;
+                        crate::storage::certifications::revoke(txn, &ent.id, &kind, now).await?;
                         for c in world.certifications.iter_mut().filter(|(k, _)| *k == kind) {
                             c.1 = false;
                         }

@@ -2,6 +2,7 @@
 //! modules beside them hold the statements of one aggregate each.
 
 pub mod applications;
+pub mod certifications;
 pub mod entities;
 pub mod idempotency;
 pub mod money;
