@@ -418,17 +418,173 @@ fn spread(want: &[f64], widths: &[f64], gap: f64) -> Vec<f64> {
     xs
 }
 
+/// The graph being laid out: the boxes and the points long arrows pass through, the arrows
+/// between them, and the rows they are in.
+struct Layout {
+    /// How many states there are: node `i` is state `i` below this, a pass-through point above.
+    states: usize,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    /// The nodes of each layer, from the left.
+    rows: Vec<Vec<usize>>,
+    /// Each node's neighbours along the forward arrows, in the row above and in the row below.
+    up: Vec<Vec<usize>>,
+    down: Vec<Vec<usize>>,
+}
+
+impl Layout {
+    /// Whether node `i` is the first box in its row.
+    fn first_in_row(&self, i: usize) -> bool {
+        self.rows[self.nodes[i].layer].iter().find(|&&v| self.nodes[v].state.is_some()) == Some(&i)
+    }
+
+    /// Whether node `i` is the last box in its row.
+    fn last_in_row(&self, i: usize) -> bool {
+        self.rows[self.nodes[i].layer].iter().rev().find(|&&v| self.nodes[v].state.is_some()) == Some(&i)
+    }
+
+    /// Where node `i`'s box is, as things stand.
+    fn box_at(&self, i: usize, heights: &Heights) -> Rect {
+        let v = &self.nodes[i];
+        Rect { x: v.x - v.w / 2.0, y: heights.tops[v.layer], w: v.w, h: v.h }
+    }
+}
+
+/// The slots the forward arrows take in the bands between the rows.
+struct Bands {
+    /// Where each arrow segment crosses the band below its row, by (edge, segment).
+    slot: HashMap<(usize, usize), f64>,
+    /// How tall the band below each row is.
+    h: Vec<f64>,
+}
+
+/// Where the rows are from the top.
+struct Heights {
+    tops: Vec<f64>,
+    row_h: Vec<f64>,
+}
+
+impl Heights {
+    /// The top of the band below row `r`.
+    fn band_top(&self, r: usize) -> f64 {
+        self.tops[r] + self.row_h[r] + UPPER
+    }
+}
+
+/// Where the forward arrows leave and enter their boxes, by edge.
+struct Ports {
+    exit_x: HashMap<usize, f64>,
+    entry_x: HashMap<usize, f64>,
+}
+
+/// How far the boxes, the forward labels and the slots reach to the left and to the right.
+struct Extent {
+    min: f64,
+    max: f64,
+}
+
+/// The arrows going back and their lanes.
+struct Backs {
+    /// (edge, right side?, leaves from the side (not the top)?), in the order of their lanes.
+    list: Vec<(usize, bool, bool)>,
+    /// Each arrow's lane, counted outwards on its side.
+    lane_of: HashMap<usize, usize>,
+    /// How many lanes there are on the left and on the right.
+    n_left: f64,
+    n_right: f64,
+}
+
+impl Backs {
+    /// The x of back arrow `i`'s lane, given where the lanes on the right begin.
+    fn lane_x(&self, i: usize, right: bool, right_edge: f64) -> f64 {
+        let k = self.lane_of[&i] as f64;
+        if right { right_edge + LANE * k + LANE / 2.0 } else { MARGIN + self.n_left * LANE - LANE * k - LANE / 2.0 }
+    }
+}
+
+/// Where the back arrows leave and enter their boxes.
+struct BackPorts {
+    side_entries: HashMap<(usize, bool), Vec<usize>>,
+    top_entries: HashMap<usize, Vec<usize>>,
+    /// Where each back arrow leaves: (x on the box, y of the line, whether from the side).
+    starts: HashMap<usize, (f64, f64, bool)>,
+}
+
+/// The labels of the back arrows, before the shift.
+struct BackLabels {
+    /// (edge, right side?, where).
+    rects: Vec<(usize, bool, Rect)>,
+    /// How far they reach out past the rest on the left and on the right.
+    left_room: f64,
+    right_room: f64,
+}
+
+/// The drawing once everything has moved right.
+struct Frame {
+    /// How far everything moved.
+    shift: f64,
+    /// One box per state, where it is drawn.
+    boxes: Vec<Rect>,
+    /// Where the lanes on the right begin: past the rest and the back labels on the right.
+    right: f64,
+}
+
 /// Lays a definition out and draws it.
 pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
     let info = describe(def, lang);
-    let n = info.len();
-    let index: HashMap<&str, usize> = info.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
     let initial = info.iter().position(|s| s.initial).unwrap_or(0);
 
-    // Boxes: the title wrapped, the assignee and the timer beneath.
-    let mut title_lines = Vec::with_capacity(n);
+    // The boxes and the arrows, in layers and rows, then in columns.
+    let (mut nodes, title_lines) = state_boxes(&info);
+    let mut edges = arrows(&info, lang);
+    let order = layers(&mut nodes, &edges, initial);
+    pass_through(&mut nodes, &mut edges);
+    let mut layout = rows(nodes, edges, &order, info.len());
+    let first_labels = first_labels(&layout);
+    let eff_w = label_band_widths(&layout, &first_labels);
+    columns(&mut layout, &eff_w);
+
+    // The forward arrows: their slots in the bands, the rows from the top, the ports.
+    let mut bands = bands(&layout);
+    let heights = heights(&layout, &bands);
+    let mut labels = forward_labels(&layout, &bands, &heights);
+    let mut ports = ports(&layout, &first_labels, &bands);
+
+    // The back arrows: their lanes, ports and labels; then everything moves right to fit them.
+    let extent = extent(&layout, &labels, &bands);
+    let backs = back_lanes(&layout, &extent);
+    let back_ports = back_ports(&layout, &heights, &backs);
+    let back_labels = back_labels(&layout, &backs, &back_ports, &extent);
+    let x = MARGIN + backs.n_left * LANE + back_labels.left_room - extent.min;
+    shift(&mut layout, &mut labels, &mut ports, &mut bands, x);
+    let frame = Frame {
+        shift: x,
+        boxes: (0..layout.states).map(|i| layout.box_at(i, &heights)).collect(),
+        right: extent.max + x + back_labels.right_room,
+    };
+    let back_paths = back_paths(&layout, &backs, &back_ports, &frame);
+    for (i, _, mut rect) in back_labels.rects {
+        rect.x += frame.shift;
+        labels.push(Label { edge: i, rect });
+    }
+    let (width, height) = size(&frame, &backs, &labels);
+
+    // Drawing.
+    let mut out = svg_open(def, lang, &info, layout.edges.len(), (width, height));
+    start_mark(&mut out, frame.boxes[initial], lang);
+    forward_arrows(&mut out, &layout, &bands, &heights, &ports);
+    back_arrows(&mut out, &layout.edges, &back_paths);
+    let boxes = draw_boxes(&mut out, &info, &frame.boxes, &title_lines);
+    let labels = draw_labels(&mut out, &info, &layout.edges, &labels);
+    out.push_str("</svg>\n");
+    Diagram { svg: out, width, height, boxes, labels }
+}
+
+/// Boxes: the title wrapped, the assignee and the timer beneath.
+fn state_boxes(info: &[StateInfo]) -> (Vec<Node>, Vec<Vec<String>>) {
+    let mut title_lines = Vec::with_capacity(info.len());
     let mut nodes: Vec<Node> = Vec::new();
-    for s in &info {
+    for s in info {
         let lines = wrap_even(&s.title, TITLE_SIZE * BOLD, BOX_MAX_TEXT);
         let mut w = lines.iter().map(|l| text_width(l, TITLE_SIZE) * BOLD).fold(0.0, f64::max);
         let mut h = 14.0 + lines.len() as f64 * (TITLE_SIZE + 4.0);
@@ -452,8 +608,12 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             x: 0.0,
         });
     }
+    (nodes, title_lines)
+}
 
-    // Arrows, with their labels.
+/// Arrows, with their labels.
+fn arrows(info: &[StateInfo], lang: Lang) -> Vec<Edge> {
+    let index: HashMap<&str, usize> = info.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
     let mut edges: Vec<Edge> = Vec::new();
     for (si, s) in info.iter().enumerate() {
         for (ai, a) in s.actions.iter().enumerate() {
@@ -500,9 +660,14 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             });
         }
     }
+    edges
+}
 
-    // Layers: the longest path from the initial state over the forward arrows (a topological
-    // order first, by repeatedly taking states with no forward arrow left coming in).
+/// Layers: the longest path from the initial state over the forward arrows (a topological
+/// order first, by repeatedly taking states with no forward arrow left coming in). Gives that
+/// order back.
+fn layers(nodes: &mut [Node], edges: &[Edge], initial: usize) -> Vec<usize> {
+    let n = nodes.len();
     let mut indeg = vec![0usize; n];
     for e in edges.iter().filter(|e| !e.back) {
         indeg[e.to] += 1;
@@ -535,9 +700,12 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             }
         }
     }
+    order
+}
 
-    // Long forward arrows pass through a point in every layer they cross.
-    for e in &mut edges {
+/// Long forward arrows pass through a point in every layer they cross.
+fn pass_through(nodes: &mut Vec<Node>, edges: &mut [Edge]) {
+    for e in edges {
         e.path.push(e.from);
         if !e.back {
             for layer in nodes[e.from].layer + 1..nodes[e.to].layer {
@@ -547,15 +715,17 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         }
         e.path.push(e.to);
     }
+}
 
-    // Rows, first in the order the states were met, then sorted a few times by the mean position
-    // of their neighbours above (and below) to untangle the arrows.
+/// Rows, first in the order the states were met, then sorted a few times by the mean position
+/// of their neighbours above (and below) to untangle the arrows.
+fn rows(nodes: Vec<Node>, edges: Vec<Edge>, order: &[usize], states: usize) -> Layout {
     let layers = nodes.iter().map(|v| v.layer).max().unwrap_or(0) + 1;
     let mut rows: Vec<Vec<usize>> = vec![Vec::new(); layers];
-    for &v in &order {
+    for &v in order {
         rows[nodes[v].layer].push(v);
     }
-    for v in n..nodes.len() {
+    for v in states..nodes.len() {
         rows[nodes[v].layer].push(v);
     }
     let mut up: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
@@ -599,24 +769,37 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             }
         }
     }
+    Layout { states, nodes, edges, rows, up, down }
+}
 
-    // The labels of the arrows leaving a row sit side by side in a band in the gap beneath it,
-    // each arrow running straight down through its own label. A box is spaced as wide as the
-    // labels of its arrows (or its own width, if wider), so its band stays beneath it.
-    let mut first_labels: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
+/// The forward arrows leaving each node (whose labels make up the band beneath it).
+fn first_labels(layout: &Layout) -> Vec<Vec<usize>> {
+    let mut first_labels: Vec<Vec<usize>> = vec![Vec::new(); layout.nodes.len()];
+    for (i, e) in layout.edges.iter().enumerate().filter(|(_, e)| !e.back) {
         first_labels[e.from].push(i);
     }
-    let eff_w: Vec<f64> = (0..nodes.len())
+    first_labels
+}
+
+/// The labels of the arrows leaving a row sit side by side in a band in the gap beneath it,
+/// each arrow running straight down through its own label. A box is spaced as wide as the
+/// labels of its arrows (or its own width, if wider), so its band stays beneath it.
+fn label_band_widths(layout: &Layout, first_labels: &[Vec<usize>]) -> Vec<f64> {
+    let (nodes, edges) = (&layout.nodes, &layout.edges);
+    (0..nodes.len())
         .map(|v| {
             let ls = &first_labels[v];
             let band = ls.iter().map(|&i| edges[i].label_w).sum::<f64>() + SLOT_GAP * ls.len().saturating_sub(1) as f64;
             nodes[v].w.max(band)
         })
-        .collect();
+        .collect()
+}
 
-    // Columns: each row packed from the left, then pulled towards its neighbours' centres.
-    for row in &rows {
+/// Columns: each row packed from the left, then pulled towards its neighbours' centres.
+fn columns(layout: &mut Layout, eff_w: &[f64]) {
+    let Layout { ref mut nodes, ref rows, ref up, ref down, .. } = *layout;
+    let layers = rows.len();
+    for row in rows {
         let mut x = 0.0;
         for &v in row {
             nodes[v].x = x + eff_w[v] / 2.0;
@@ -624,7 +807,7 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         }
     }
     let widest = rows.iter().map(|r| r.iter().map(|&v| eff_w[v] + GAP_X).sum::<f64>()).fold(0.0, f64::max);
-    for row in &rows {
+    for row in rows {
         let w: f64 = row.iter().map(|&v| eff_w[v] + GAP_X).sum();
         for &v in row {
             nodes[v].x += (widest - w) / 2.0;
@@ -635,7 +818,7 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         let range: Vec<usize> =
             if downward { (1..layers).collect() } else { (0..layers.saturating_sub(1)).rev().collect() };
         for r in range {
-            let nb = if downward { &up } else { &down };
+            let nb = if downward { up } else { down };
             let row = &rows[r];
             let want: Vec<f64> = row
                 .iter()
@@ -654,11 +837,14 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             }
         }
     }
+}
 
-    // The bands: in the gap below row r, one slot per arrow segment leaving the row (the label
-    // for an arrow's first segment, a narrow slot for an arrow only passing through).
+/// The bands: in the gap below row r, one slot per arrow segment leaving the row (the label
+/// for an arrow's first segment, a narrow slot for an arrow only passing through).
+fn bands(layout: &Layout) -> Bands {
+    let (nodes, edges) = (&layout.nodes, &layout.edges);
     let mut slot: HashMap<(usize, usize), f64> = HashMap::new();
-    let mut band_h = vec![0.0_f64; layers];
+    let mut band_h = vec![0.0_f64; layout.rows.len()];
     for (r, bh) in band_h.iter_mut().enumerate() {
         let mut items: Vec<(f64, usize, usize, f64)> = Vec::new();
         for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
@@ -682,29 +868,43 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             slot.insert((t.1, t.2), x);
         }
     }
+    Bands { slot, h: band_h }
+}
 
-    // Rows from the top: each row as tall as its tallest box, the gap below it as tall as its band.
-    let row_h: Vec<f64> = rows.iter().map(|r| r.iter().map(|&v| nodes[v].h).fold(0.0, f64::max)).collect();
-    let mut tops = Vec::with_capacity(layers);
+/// Rows from the top: each row as tall as its tallest box, the gap below it as tall as its band.
+fn heights(layout: &Layout, bands: &Bands) -> Heights {
+    let nodes = &layout.nodes;
+    let row_h: Vec<f64> = layout.rows.iter().map(|r| r.iter().map(|&v| nodes[v].h).fold(0.0, f64::max)).collect();
+    let mut tops = Vec::with_capacity(row_h.len());
     let mut y = TOP;
-    for r in 0..layers {
+    for (r, h) in row_h.iter().enumerate() {
         tops.push(y);
-        y += row_h[r] + UPPER + band_h[r] + LOWER;
+        y += h + UPPER + bands.h[r] + LOWER;
     }
-    let band_top = |r: usize| tops[r] + row_h[r] + UPPER;
-    let mut labels: Vec<Label> = Vec::new();
-    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
-        let r = nodes[e.from].layer;
-        let x = slot[&(i, 0)];
-        labels
-            .push(Label { edge: i, rect: Rect { x: x - e.label_w / 2.0, y: band_top(r), w: e.label_w, h: e.label_h } });
-    }
+    Heights { tops, row_h }
+}
 
-    // Where the arrows leave and enter the boxes: spread along the bottom and the top, in the
-    // order of their slots so that they do not cross there.
+/// The forward arrows' labels, each in its slot at the top of the band below its row.
+fn forward_labels(layout: &Layout, bands: &Bands, heights: &Heights) -> Vec<Label> {
+    let mut labels: Vec<Label> = Vec::new();
+    for (i, e) in layout.edges.iter().enumerate().filter(|(_, e)| !e.back) {
+        let r = layout.nodes[e.from].layer;
+        let x = bands.slot[&(i, 0)];
+        labels.push(Label {
+            edge: i,
+            rect: Rect { x: x - e.label_w / 2.0, y: heights.band_top(r), w: e.label_w, h: e.label_h },
+        });
+    }
+    labels
+}
+
+/// Where the arrows leave and enter the boxes: spread along the bottom and the top, in the
+/// order of their slots so that they do not cross there.
+fn ports(layout: &Layout, first_labels: &[Vec<usize>], bands: &Bands) -> Ports {
+    let (nodes, edges, slot) = (&layout.nodes, &layout.edges, &bands.slot);
     let mut exit_x: HashMap<usize, f64> = HashMap::new();
     let mut entry_x: HashMap<usize, f64> = HashMap::new();
-    for v in 0..n {
+    for v in 0..layout.states {
         let spread_on = |mut list: Vec<(f64, usize)>| -> Vec<(usize, f64)> {
             list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let k = list.len();
@@ -724,83 +924,94 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             .collect();
         entry_x.extend(spread_on(ins));
     }
+    Ports { exit_x, entry_x }
+}
 
-    // Arrows going back run in lanes of their own beside the drawing: on the left from a box
-    // first in its row, on the right from a box last in its row (from any other box, out of its
-    // top to the nearer side). Each label sits on the arrow's line where it leaves its box.
-    let content_min = nodes
+/// How far the boxes, the forward labels and the slots reach, before the shift.
+fn extent(layout: &Layout, labels: &[Label], bands: &Bands) -> Extent {
+    let min = layout
+        .nodes
         .iter()
         .map(|v| v.x - v.w / 2.0)
         .chain(labels.iter().map(|l| l.rect.x))
-        .chain(slot.values().map(|x| x - DUMMY_W / 2.0))
+        .chain(bands.slot.values().map(|x| x - DUMMY_W / 2.0))
         .fold(f64::MAX, f64::min)
         .min(f64::MAX / 2.0);
-    let content_max = nodes
+    let max = layout
+        .nodes
         .iter()
         .map(|v| v.x + v.w / 2.0)
         .chain(labels.iter().map(|l| l.rect.x + l.rect.w))
-        .chain(slot.values().map(|x| x + DUMMY_W / 2.0))
+        .chain(bands.slot.values().map(|x| x + DUMMY_W / 2.0))
         .fold(0.0, f64::max);
-    let first_in_row = |i: usize| rows[nodes[i].layer].iter().find(|&&v| nodes[v].state.is_some()) == Some(&i);
-    let last_in_row = |i: usize| rows[nodes[i].layer].iter().rev().find(|&&v| nodes[v].state.is_some()) == Some(&i);
-    let box_at = |i: usize| {
-        let v = &nodes[i];
-        Rect { x: v.x - v.w / 2.0, y: tops[v.layer], w: v.w, h: v.h }
-    };
-    // (edge, right side?, leaves from the side (not the top)?)
-    let mut backs: Vec<(usize, bool, bool)> = (0..edges.len())
+    Extent { min, max }
+}
+
+/// Arrows going back run in lanes of their own beside the drawing: on the left from a box
+/// first in its row, on the right from a box last in its row (from any other box, out of its
+/// top to the nearer side). Each label sits on the arrow's line where it leaves its box.
+fn back_lanes(layout: &Layout, extent: &Extent) -> Backs {
+    let (nodes, edges) = (&layout.nodes, &layout.edges);
+    let mut list: Vec<(usize, bool, bool)> = (0..edges.len())
         .filter(|&i| edges[i].back)
         .map(|i| {
             let s = edges[i].from;
-            if first_in_row(s) {
+            if layout.first_in_row(s) {
                 (i, false, true)
-            } else if last_in_row(s) {
+            } else if layout.last_in_row(s) {
                 (i, true, true)
             } else {
-                (i, nodes[s].x > (content_min + content_max) / 2.0, false)
+                (i, nodes[s].x > (extent.min + extent.max) / 2.0, false)
             }
         })
         .collect();
-    backs.sort_by_key(|&(i, right, _)| (right, nodes[edges[i].from].layer.abs_diff(nodes[edges[i].to].layer), i));
+    list.sort_by_key(|&(i, right, _)| (right, nodes[edges[i].from].layer.abs_diff(nodes[edges[i].to].layer), i));
     let lane_of: HashMap<usize, usize> = {
         let mut m = HashMap::new();
         let (mut nl, mut nr) = (0, 0);
-        for &(i, right, _) in &backs {
+        for &(i, right, _) in &list {
             let c = if right { &mut nr } else { &mut nl };
             m.insert(i, *c);
             *c += 1;
         }
         m
     };
-    let (n_left, n_right) = (backs.iter().filter(|b| !b.1).count() as f64, backs.iter().filter(|b| b.1).count() as f64);
-    // Ports on the sides of boxes: exits first; a box with exits on a side is entered from the top.
+    let (n_left, n_right) = (list.iter().filter(|b| !b.1).count() as f64, list.iter().filter(|b| b.1).count() as f64);
+    Backs { list, lane_of, n_left, n_right }
+}
+
+/// How high back arrow `i`'s port is on a side of box `b`, among the arrows of `list` there.
+fn port_y(list: &[usize], i: usize, b: Rect) -> f64 {
+    let q = list.iter().position(|&x| x == i).unwrap_or(0);
+    b.y + b.h * (q as f64 + 1.0) / (list.len() as f64 + 1.0)
+}
+
+/// Ports on the sides of boxes: exits first; a box with exits on a side is entered from the top.
+fn back_ports(layout: &Layout, heights: &Heights, backs: &Backs) -> BackPorts {
+    let edges = &layout.edges;
     let mut side_exits: HashMap<(usize, bool), Vec<usize>> = HashMap::new();
-    for &(i, right, side) in &backs {
+    for &(i, right, side) in &backs.list {
         if side {
             side_exits.entry((edges[i].from, right)).or_default().push(i);
         }
     }
     let mut side_entries: HashMap<(usize, bool), Vec<usize>> = HashMap::new();
     let mut top_entries: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &(i, right, _) in &backs {
+    for &(i, right, _) in &backs.list {
         let t = edges[i].to;
-        let at_end = if right { last_in_row(t) } else { first_in_row(t) };
+        let at_end = if right { layout.last_in_row(t) } else { layout.first_in_row(t) };
         if at_end && !side_exits.contains_key(&(t, right)) {
             side_entries.entry((t, right)).or_default().push(i);
         } else {
             top_entries.entry(t).or_default().push(i);
         }
     }
-    let port_y = |list: &Vec<usize>, i: usize, b: Rect| {
-        let q = list.iter().position(|&x| x == i).unwrap_or(0);
-        b.y + b.h * (q as f64 + 1.0) / (list.len() as f64 + 1.0)
-    };
-    let mut top_exits = vec![0usize; n];
+    let mut top_exits = vec![0usize; layout.states];
     // Where each back arrow leaves: (x on the box, y of the line, whether from the side).
     let mut starts: HashMap<usize, (f64, f64, bool)> = HashMap::new();
-    for &(i, right, side) in &backs {
+    for &(i, right, side) in &backs.list {
         let s = edges[i].from;
-        let sb = box_at(s);
+        let sb = layout.box_at(s, heights);
         if side {
             let y = port_y(&side_exits[&(s, right)], i, sb);
             starts.insert(i, (if right { sb.x + sb.w } else { sb.x }, y, true));
@@ -811,18 +1022,23 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             starts.insert(i, (x, sb.y - 6.0 - 4.0 * j, false));
         }
     }
-    // Back labels, before the shift: beside their box on a side exit, at the edge of the
-    // drawing on a top exit; moved outwards past any label already there.
+    BackPorts { side_entries, top_entries, starts }
+}
+
+/// Back labels, before the shift: beside their box on a side exit, at the edge of the
+/// drawing on a top exit; moved outwards past any label already there.
+fn back_labels(layout: &Layout, backs: &Backs, ports: &BackPorts, extent: &Extent) -> BackLabels {
+    let edges = &layout.edges;
     let mut back_rects: Vec<(usize, bool, Rect)> = Vec::new();
-    for &(i, right, side) in &backs {
-        let (x0, y0, _) = starts[&i];
+    for &(i, right, side) in &backs.list {
+        let (x0, y0, _) = ports.starts[&i];
         let (w, h) = (edges[i].label_w, edges[i].label_h);
         let edge = if side {
             x0
         } else if right {
-            content_max
+            extent.max
         } else {
-            content_min
+            extent.min
         };
         let mut rect = Rect { x: if right { edge + 8.0 } else { edge - 8.0 - w }, y: y0 - h / 2.0, w, h };
         while let Some(o) = back_rects.iter().filter(|b| b.1 == right && b.2.overlaps(&rect, 4.0)).map(|b| b.2).next() {
@@ -830,46 +1046,38 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         }
         back_rects.push((i, right, rect));
     }
-    let left_room = back_rects.iter().filter(|b| !b.1).map(|b| content_min - b.2.x + 6.0).fold(0.0, f64::max);
-    let right_room = back_rects.iter().filter(|b| b.1).map(|b| b.2.x + b.2.w - content_max + 6.0).fold(0.0, f64::max);
+    let left_room = back_rects.iter().filter(|b| !b.1).map(|b| extent.min - b.2.x + 6.0).fold(0.0, f64::max);
+    let right_room = back_rects.iter().filter(|b| b.1).map(|b| b.2.x + b.2.w - extent.max + 6.0).fold(0.0, f64::max);
+    BackLabels { rects: back_rects, left_room, right_room }
+}
 
-    // Shift everything right so that the left lanes and their labels fit.
-    let shift = MARGIN + n_left * LANE + left_room - content_min;
-    for v in &mut nodes {
+/// Shift everything right so that the left lanes and their labels fit.
+fn shift(layout: &mut Layout, labels: &mut [Label], ports: &mut Ports, bands: &mut Bands, shift: f64) {
+    for v in &mut layout.nodes {
         v.x += shift;
     }
-    for l in &mut labels {
+    for l in labels {
         l.rect.x += shift;
     }
-    for x in exit_x.values_mut().chain(entry_x.values_mut()) {
+    for x in ports.exit_x.values_mut().chain(ports.entry_x.values_mut()) {
         *x += shift;
     }
-    for v in slot.values_mut() {
+    for v in bands.slot.values_mut() {
         *v += shift;
     }
-    let content_max = content_max + shift;
-    let lane_x = |i: usize, right: bool| {
-        let k = lane_of[&i] as f64;
-        if right {
-            content_max + right_room + LANE * k + LANE / 2.0
-        } else {
-            MARGIN + n_left * LANE - LANE * k - LANE / 2.0
-        }
-    };
-    let boxes: Vec<Rect> = (0..n)
-        .map(|i| {
-            let v = &nodes[i];
-            Rect { x: v.x - v.w / 2.0, y: tops[v.layer], w: v.w, h: v.h }
-        })
-        .collect();
+}
 
+/// The back arrows' lines: out of their box, along their lane, into the side or the top of the
+/// box they go back to.
+fn back_paths(layout: &Layout, backs: &Backs, ports: &BackPorts, frame: &Frame) -> Vec<(usize, String)> {
+    let boxes = &frame.boxes;
     let mut back_paths: Vec<(usize, String)> = Vec::new();
-    for &(i, right, _) in &backs {
-        let e = &edges[i];
-        let lx = lane_x(i, right);
+    for &(i, right, _) in &backs.list {
+        let e = &layout.edges[i];
+        let lx = backs.lane_x(i, right, frame.right);
         let tb = boxes[e.to];
-        let (sx, sy, side) = starts[&i];
-        let sx = sx + shift;
+        let (sx, sy, side) = ports.starts[&i];
+        let sx = sx + frame.shift;
         let dir = if right { 1.0 } else { -1.0 };
         let r = 8.0;
         let mut d = String::new();
@@ -884,12 +1092,12 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                 sy - r
             );
         }
-        if let Some(list) = side_entries.get(&(e.to, right)) {
+        if let Some(list) = ports.side_entries.get(&(e.to, right)) {
             let ty = port_y(list, i, tb);
             let tx = if right { tb.x + tb.w + 1.0 } else { tb.x - 1.0 };
             let _ = write!(d, " V{:.1} Q{lx:.1},{ty:.1} {:.1},{ty:.1} H{tx:.1}", ty + r, lx - dir * r);
         } else {
-            let list = &top_entries[&e.to];
+            let list = &ports.top_entries[&e.to];
             let j = list.iter().position(|&x| x == i).unwrap_or(0) as f64;
             let tx = if right { tb.x + tb.w - 14.0 - 7.0 * j } else { tb.x + 14.0 + 7.0 * j };
             let ty = tb.y - 12.0 - 4.0 * j;
@@ -905,21 +1113,28 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         }
         back_paths.push((i, d));
     }
-    for (i, _, mut rect) in back_rects {
-        rect.x += shift;
-        labels.push(Label { edge: i, rect });
-    }
+    back_paths
+}
 
-    let width = (content_max + right_room + n_right * LANE + MARGIN)
+/// The size of the drawing: the boxes, the labels and the lanes on the right, with a margin.
+fn size(frame: &Frame, backs: &Backs, labels: &[Label]) -> (f64, f64) {
+    let width = (frame.right + backs.n_right * LANE + MARGIN)
         .max(labels.iter().map(|l| l.rect.x + l.rect.w + MARGIN).fold(0.0, f64::max))
         .ceil();
     let height =
-        (boxes.iter().map(|b| b.y + b.h).chain(labels.iter().map(|l| l.rect.y + l.rect.h)).fold(0.0, f64::max)
+        (frame.boxes.iter().map(|b| b.y + b.h).chain(labels.iter().map(|l| l.rect.y + l.rect.h)).fold(0.0, f64::max)
             + MARGIN)
             .ceil();
-    // Drawing.
+    (width, height)
+}
+
+/// Drawing: the opening of the SVG, with its title and description, the arrow heads and a white
+/// ground.
+fn svg_open(def: &WorkflowDefinition, lang: Lang, info: &[StateInfo], transitions: usize, size: (f64, f64)) -> String {
+    let (width, height) = size;
+    let n = info.len();
     let title = esc(def.title().get(lang));
-    let (transitions, timers) = (edges.len(), info.iter().filter(|s| s.timer.is_some()).count());
+    let timers = info.iter().filter(|s| s.timer.is_some()).count();
     let desc = if lang == Lang::En {
         format!(
             "Workflow diagram: {} states, {transitions} actions, {timers} time limits. The table below gives the same information.",
@@ -941,9 +1156,11 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
          <rect x=\"0\" y=\"0\" width=\"{width:.0}\" height=\"{height:.0}\" fill=\"#ffffff\"/>\n",
         esc(&desc)
     );
+    out
+}
 
-    // The start mark.
-    let ib = boxes[initial];
+/// The start mark, above the initial box `ib`.
+fn start_mark(out: &mut String, ib: Rect, lang: Lang) {
     let _ = writeln!(
         out,
         "<g class=\"wf-start\"><circle cx=\"{:.1}\" cy=\"16\" r=\"8\" fill=\"{INK}\"/>\
@@ -956,9 +1173,13 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         ib.x + ib.w / 2.0 + 14.0,
         esc(&tr(lang, "开始", "Start"))
     );
+}
 
-    // Forward arrows: down from the box, through the label's slot in the band, into the box below.
-    for (i, e) in edges.iter().enumerate().filter(|(_, e)| !e.back) {
+/// Forward arrows: down from the box, through the label's slot in the band, into the box below.
+fn forward_arrows(out: &mut String, layout: &Layout, bands: &Bands, heights: &Heights, ports: &Ports) {
+    let (nodes, tops, row_h) = (&layout.nodes, &heights.tops, &heights.row_h);
+    let (exit_x, entry_x) = (&ports.exit_x, &ports.entry_x);
+    for (i, e) in layout.edges.iter().enumerate().filter(|(_, e)| !e.back) {
         let mut d = String::new();
         for (k, pair) in e.path.windows(2).enumerate() {
             let (a, b) = (&nodes[pair[0]], &nodes[pair[1]]);
@@ -970,9 +1191,9 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
                 let _ = write!(d, " V{row_bottom:.1}");
             }
             let x1 = if k == 0 { exit_x[&i] } else { a.x };
-            let s = slot[&(i, k)];
-            let bt = band_top(g);
-            let bb = bt + band_h[g];
+            let s = bands.slot[&(i, k)];
+            let bt = heights.band_top(g);
+            let bb = bt + bands.h[g];
             let (x2, y2) = if b.state.is_some() { (entry_x[&i], tops[g + 1] - 1.0) } else { (b.x, tops[g + 1]) };
             let (m1, m2) = ((row_bottom + bt) / 2.0, (bb + y2) / 2.0);
             let _ = write!(
@@ -986,15 +1207,26 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
             "<path class=\"wf-edge\" d=\"{d}\" fill=\"none\" stroke=\"{INK}\" stroke-width=\"1.5\"{dash} marker-end=\"url(#wf-arrow)\"/>"
         );
     }
-    for (i, d) in &back_paths {
+}
+
+/// The back arrows, in their own colour.
+fn back_arrows(out: &mut String, edges: &[Edge], back_paths: &[(usize, String)]) {
+    for (i, d) in back_paths {
         let dash = if edges[*i].timed { " stroke-dasharray=\"6 4\"" } else { "" };
         let _ = writeln!(
             out,
             "<path class=\"wf-edge wf-back\" d=\"{d}\" fill=\"none\" stroke=\"{BACK}\" stroke-width=\"1.5\"{dash} marker-end=\"url(#wf-back)\"/>"
         );
     }
+}
 
-    // Boxes.
+/// Boxes.
+fn draw_boxes(
+    out: &mut String,
+    info: &[StateInfo],
+    boxes: &[Rect],
+    title_lines: &[Vec<String>],
+) -> Vec<(String, Rect)> {
     let mut box_out = Vec::new();
     for (i, s) in info.iter().enumerate() {
         let b = boxes[i];
@@ -1055,10 +1287,18 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         out.push_str("</g>\n");
         box_out.push((s.name.clone(), b));
     }
+    box_out
+}
 
-    // Labels last, on a white ground, so they stay readable over the lines.
+/// Labels last, on a white ground, so they stay readable over the lines.
+fn draw_labels(
+    out: &mut String,
+    info: &[StateInfo],
+    edges: &[Edge],
+    labels: &[Label],
+) -> Vec<((String, String), Rect)> {
     let mut label_out = Vec::new();
-    for l in &labels {
+    for l in labels {
         let e = &edges[l.edge];
         let r = l.rect;
         let colour = if e.back { BACK } else { INK };
@@ -1081,8 +1321,7 @@ pub fn diagram(def: &WorkflowDefinition, lang: Lang) -> Diagram {
         out.push_str("</g>\n");
         label_out.push(((info[e.state].name.clone(), info[e.state].actions[e.action].name.clone()), r));
     }
-    out.push_str("</svg>\n");
-    Diagram { svg: out, width, height, boxes: box_out, labels: label_out }
+    label_out
 }
 
 /// A small clock centred at (x, y).
