@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::{Mailbox, Message, MultiPart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use super::Engine;
@@ -21,6 +17,7 @@ use crate::domain::role::Role;
 use crate::domain::text::Lang;
 use crate::error::{AppError, t};
 use crate::storage::entities::{application, enterprise, outbox, user, user_role};
+use crate::storage::outbox as store;
 
 /// Where mail goes.
 #[derive(Debug, Clone)]
@@ -214,23 +211,19 @@ impl Engine {
                 "certification": certification.clone(),
             });
             let (subject, body, html) = self.mail.render(template, lang, &ctx).map_err(AppError::Internal)?;
-            outbox::ActiveModel {
-                id: NotSet,
-                application_id: Set(Some(app.id.clone())),
-                recipient: Set(person.email.clone()),
-                lang: Set(lang.tag().to_string()),
-                template: Set(template.to_string()),
-                subject: Set(subject),
-                body_text: Set(body),
-                body_html: Set(html),
-                status: Set("pending".into()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                last_error: Set(None),
-                created_at: Set(now),
-                sent_at: Set(None),
-            }
-            .insert(txn)
+            store::queue(
+                txn,
+                store::NewMessage {
+                    application_id: Some(&app.id),
+                    recipient: &person.email,
+                    lang: lang.tag(),
+                    template,
+                    subject,
+                    body_text: body,
+                    body_html: html,
+                },
+                now,
+            )
             .await?;
         }
         Ok(people.len())
@@ -240,30 +233,7 @@ impl Engine {
     /// did not finish within the lease (it died). `FOR UPDATE SKIP LOCKED` on PostgreSQL lets
     /// several instances claim side by side without taking the same message.
     async fn claim_mail(&self, now: DateTime<Utc>) -> Result<Vec<outbox::Model>, AppError> {
-        let due = Condition::any()
-            .add(Expr::col(outbox::Column::Status).eq("pending").and(Expr::col(outbox::Column::NextAttemptAt).lte(now)))
-            .add(
-                Expr::col(outbox::Column::Status).eq("sending").and(Expr::col(outbox::Column::NextAttemptAt).lte(now)),
-            );
-        let sub = Query::select()
-            .column(outbox::Column::Id)
-            .from(outbox::Entity)
-            .cond_where(due)
-            .order_by(outbox::Column::Id, Order::Asc)
-            .limit(MAIL_BATCH)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let mut claimed = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value("sending"))
-            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + self.lease))
-            // A try counts when it starts: a message whose sending kills the process still
-            // reaches the dead letter.
-            .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
-            .filter(outbox::Column::Id.in_subquery(sub))
-            .exec_with_returning(&self.db)
-            .await?;
-        claimed.sort_by_key(|m| m.id);
-        Ok(claimed)
+        Ok(store::claim(&self.db, now, now + self.lease, MAIL_BATCH).await?)
     }
 
     /// Delivers due outbox messages; a failure is retried with exponential back-off and the
@@ -282,14 +252,7 @@ impl Engine {
                 // while the claim is still ours: a batch that overran its lease cannot send a
                 // message another instance has meanwhile taken over.
                 let lease = self.now() + self.lease;
-                let renewed = outbox::Entity::update_many()
-                    .col_expr(outbox::Column::NextAttemptAt, Expr::value(lease))
-                    .filter(outbox::Column::Id.eq(row.id))
-                    .filter(outbox::Column::Status.eq("sending"))
-                    .filter(outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
-                    .exec(&self.db)
-                    .await?;
-                if renewed.rows_affected == 0 {
+                if !store::renew(&self.db, row.id, row.next_attempt_at, lease).await? {
                     continue;
                 }
                 let result = if row.attempts > self.mail.settings.max_attempts {
@@ -297,35 +260,24 @@ impl Engine {
                 } else {
                     self.mail.send(&row).await
                 };
-                let update = outbox::Entity::update_many()
-                    .filter(outbox::Column::Id.eq(row.id))
-                    .filter(outbox::Column::Status.eq("sending"))
-                    .filter(outbox::Column::NextAttemptAt.eq(lease));
                 let attempts = row.attempts;
-                match result {
+                let outcome = match result {
                     Ok(()) => {
-                        update
-                            .col_expr(outbox::Column::Status, Expr::value("sent"))
-                            .col_expr(outbox::Column::SentAt, Expr::value(self.now()))
-                            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                            .exec(&self.db)
-                            .await?;
                         sent += 1;
+                        store::Outcome::Sent { at: self.now() }
                     }
                     Err(e) => {
                         failures += 1;
-                        let failed = attempts >= self.mail.settings.max_attempts;
                         let backoff = self.mail.settings.backoff * (1_i32 << (attempts - 1).clamp(0, 16));
                         tracing::warn!(id = row.id, attempts, error = %e, "mail delivery failed");
-                        update
-                            .col_expr(outbox::Column::Status, Expr::value(if failed { "failed" } else { "pending" }))
-                            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                            .col_expr(outbox::Column::LastError, Expr::value(e.to_string()))
-                            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + backoff))
-                            .exec(&self.db)
-                            .await?;
+                        store::Outcome::Failed {
+                            error: e.to_string(),
+                            next: now + backoff,
+                            give_up: attempts >= self.mail.settings.max_attempts,
+                        }
                     }
-                }
+                };
+                store::finish(&self.db, row.id, lease, attempts, outcome).await?;
             }
             if failures > 0 {
                 // The server is probably down: leave the rest for the next tick.
@@ -339,12 +291,7 @@ impl Engine {
         if !actor.has_role(Role::Admin) {
             return Err(AppError::Forbidden(t("仅管理员可查看邮件队列", "only administrators may see the mail queue")));
         }
-        let mut q = outbox::Entity::find();
-        if let Some(s) = status {
-            q = q.filter(outbox::Column::Status.eq(s));
-        }
-        let rows = q.order_by_desc(outbox::Column::Id).limit(500).all(&self.db).await?;
-        Ok(rows.into_iter().map(MailView::from).collect())
+        Ok(store::list(&self.db, status, 500).await?.into_iter().map(MailView::from).collect())
     }
 
     /// Puts a failed message back in the queue for a fresh set of tries.
@@ -353,16 +300,9 @@ impl Engine {
             return Err(AppError::Forbidden(t("仅管理员可重发邮件", "only administrators may retry mail")));
         }
         let now = self.now();
-        let res = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::value("pending"))
-            .col_expr(outbox::Column::Attempts, Expr::value(0))
-            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::Status.eq("failed"))
-            .exec(&self.db)
-            .await?;
-        let row = outbox::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)?;
-        if res.rows_affected == 0 {
+        let retried = store::retry(&self.db, id, now).await?;
+        let row = store::find(&self.db, id).await?.ok_or(AppError::NotFound)?;
+        if !retried {
             return Err(AppError::Conflict(t("只有发送失败的邮件可以重发", "only failed messages can be retried")));
         }
         Ok(MailView::from(row))

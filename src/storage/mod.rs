@@ -6,6 +6,7 @@ pub mod certifications;
 pub mod entities;
 pub mod idempotency;
 pub mod money;
+pub mod outbox;
 pub mod throttle;
 pub mod timers;
 
