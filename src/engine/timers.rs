@@ -3,8 +3,7 @@
 //! A timer whose state visit has ended is stale and is closed without effect, which also makes
 //! a re-fire after a crash harmless.
 
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use super::Engine;
 use super::applications::ActionRequest;
@@ -12,6 +11,7 @@ use crate::domain::access::Caller;
 use crate::domain::definition::Target;
 use crate::error::AppError;
 use crate::storage::entities::timer;
+use crate::storage::timers as store;
 
 /// Timers claimed per round.
 const BATCH: u64 = 200;
@@ -19,40 +19,13 @@ const BATCH: u64 = 200;
 impl Engine {
     async fn claim_timers(&self) -> Result<Vec<timer::Model>, AppError> {
         let now = self.now();
-        let due = sea_orm::sea_query::Condition::any()
-            .add(Expr::col(timer::Column::Status).eq("pending").and(Expr::col(timer::Column::DueAt).lte(now)))
-            .add(Expr::col(timer::Column::Status).eq("running").and(Expr::col(timer::Column::LockedUntil).lt(now)));
-        let sub = Query::select()
-            .column(timer::Column::Id)
-            .from(timer::Entity)
-            .cond_where(due)
-            .order_by(timer::Column::DueAt, Order::Asc)
-            .limit(BATCH)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let claimed = timer::Entity::update_many()
-            .col_expr(timer::Column::Status, Expr::value("running"))
-            .col_expr(timer::Column::LockedUntil, Expr::value(now + self.lease))
-            .col_expr(timer::Column::Attempts, Expr::col(timer::Column::Attempts).add(1))
-            .filter(timer::Column::Id.in_subquery(sub))
-            .exec_with_returning(&self.db)
-            .await?;
-        let mut claimed = claimed;
-        // RETURNING gives storage order; fire in due order so a reminder precedes its deadline.
-        claimed.sort_by_key(|t| (t.due_at, t.id));
-        Ok(claimed)
+        Ok(store::claim(&self.db, now, now + self.lease, BATCH).await?)
     }
 
     /// Closes a timer this process claimed, only while the claim is still its own: a process
     /// that overran its lease must not overwrite what the process that took over decided.
     async fn close_timer(&self, tm: &timer::Model, status: &str) -> Result<(), AppError> {
-        timer::Entity::update_many()
-            .col_expr(timer::Column::Status, Expr::value(status))
-            .filter(timer::Column::Id.eq(tm.id))
-            .filter(timer::Column::Status.eq("running"))
-            .filter(timer::Column::LockedUntil.eq(tm.locked_until))
-            .exec(&self.db)
-            .await?;
+        store::close(&self.db, tm, status).await?;
         Ok(())
     }
 
@@ -128,14 +101,7 @@ impl Engine {
                 .await?;
                 // Closed in the same transaction as the mail it queued, and only while the claim
                 // is still this process's: a crash or an overrun lease cannot send it twice.
-                let closed = timer::Entity::update_many()
-                    .col_expr(timer::Column::Status, Expr::value("done"))
-                    .filter(timer::Column::Id.eq(tm.id))
-                    .filter(timer::Column::Status.eq("running"))
-                    .filter(timer::Column::LockedUntil.eq(tm.locked_until))
-                    .exec(&txn)
-                    .await?;
-                if closed.rows_affected == 0 {
+                if !store::close(&txn, tm, "done").await? {
                     txn.rollback().await?;
                     return Ok(false);
                 }
