@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -20,6 +19,7 @@ use crate::domain::form::FieldError;
 use crate::domain::role::Role;
 use crate::domain::uscc::Uscc;
 use crate::error::{AppError, t};
+use crate::storage::accounts as store;
 use crate::storage::entities::{application, certification, enterprise, user, user_role};
 
 /// How long a token is valid.
@@ -154,16 +154,13 @@ impl Engine {
     }
 
     pub(super) async fn user_view(&self, conn: &impl ConnectionTrait, u: user::Model) -> Result<UserView, AppError> {
-        let roles = user_role::Entity::find()
-            .filter(user_role::Column::UserId.eq(&u.id))
-            .order_by_asc(user_role::Column::Id)
-            .all(conn)
+        let roles = store::roles_of(conn, &u.id)
             .await?
             .into_iter()
             .filter_map(|r| Some(RoleGrant { role: r.role.parse().ok()?, jurisdiction: r.jurisdiction }))
             .collect();
         let enterprise_name = match &u.enterprise_id {
-            Some(id) => enterprise::Entity::find_by_id(id.clone()).one(conn).await?.map(|e| e.name),
+            Some(id) => crate::storage::applications::enterprise(conn, id).await?.map(|e| e.name),
             None => None,
         };
         let locked_until = self.sign_in_blocked(conn, Some(&u.email)).await?.get(&u.email).copied();
@@ -310,7 +307,7 @@ impl Engine {
         let unauth =
             || AppError::Unauthorized(t("登录已失效，请重新登录", "the token is invalid or expired; sign in again"));
         let claims = self.jwt.verify(token, self.now()).map_err(|_| unauth())?;
-        let u = user::Entity::find_by_id(&claims.sub).one(&self.db).await?.filter(|u| u.active).ok_or_else(unauth)?;
+        let u = store::user(&self.db, &claims.sub).await?.filter(|u| u.active).ok_or_else(unauth)?;
         self.actor_of(u).await
     }
 
@@ -327,7 +324,7 @@ impl Engine {
 
     /// `GET /api/me`.
     pub async fn me(&self, actor: &Actor) -> Result<Value, AppError> {
-        let u = user::Entity::find_by_id(&actor.id).one(&self.db).await?.ok_or(AppError::NotFound)?;
+        let u = store::user(&self.db, &actor.id).await?.ok_or(AppError::NotFound)?;
         let view = self.user_view(&self.db, u).await?;
         let ent = match &actor.enterprise_id {
             Some(e) => enterprise::Entity::find_by_id(e).one(&self.db).await?.map(|e| self.enterprise_json(&e)),
@@ -341,12 +338,7 @@ impl Engine {
     /// `PATCH /api/me`: the caller sets their own language (`zh-CN` or `en`; other tags fall back
     /// as everywhere else). Pages remember a language switch this way, so sign-in restores it.
     pub async fn set_own_lang(&self, actor: &Actor, lang: &str) -> Result<(), AppError> {
-        user::Entity::update_many()
-            .col_expr(user::Column::Lang, Expr::value(lang_tag(Some(lang))))
-            .filter(user::Column::Id.eq(&actor.id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        Ok(store::set_lang(&self.db, &actor.id, &lang_tag(Some(lang))).await?)
     }
 
     fn require_admin(actor: &Actor) -> Result<(), AppError> {
@@ -406,10 +398,10 @@ impl Engine {
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
         Self::require_admin(actor)?;
         // Four queries for the whole list: users, the sign-ins that must wait, roles, enterprises' names.
-        let users = user::Entity::find().order_by_asc(user::Column::Email).all(&self.db).await?;
+        let users = store::users(&self.db).await?;
         let blocked = self.sign_in_blocked(&self.db, None).await?;
         let mut roles: HashMap<String, Vec<RoleGrant>> = HashMap::new();
-        for r in user_role::Entity::find().order_by_asc(user_role::Column::Id).all(&self.db).await? {
+        for r in store::all_roles(&self.db).await? {
             if let Ok(role) = r.role.parse() {
                 roles.entry(r.user_id).or_default().push(RoleGrant { role, jurisdiction: r.jurisdiction });
             }
@@ -435,7 +427,7 @@ impl Engine {
     /// `PATCH /api/users/{id}` (admin).
     pub async fn patch_user(&self, actor: &Actor, id: &str, p: UserPatch) -> Result<UserView, AppError> {
         Self::require_admin(actor)?;
-        let u = user::Entity::find_by_id(id).one(&self.db).await?.ok_or(AppError::NotFound)?;
+        let u = store::user(&self.db, id).await?.ok_or(AppError::NotFound)?;
         let mut errors = Vec::new();
         if let Some(pw) = &p.password
             && let Err(e) = check_password_policy(pw)
@@ -505,7 +497,7 @@ impl Engine {
     /// Creates the admin named by `CERTFLOW_ADMIN_EMAIL` if it does not exist yet.
     pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<bool, AppError> {
         let email = normalise_email(email);
-        if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&self.db).await?.is_some() {
+        if store::user_by_email(&self.db, &email).await?.is_some() {
             return Ok(false);
         }
         self.create_user_unchecked(NewUser {

@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use super::Engine;
 use super::accounts::{LoginResult, TOKEN_HOURS, normalise_email};
 use crate::auth::password::{hash_password, verify_password};
 use crate::domain::throttle::{Backoff, Bucket, Rate, Verdict};
 use crate::error::{AppError, t};
-use crate::storage::entities::user;
 use crate::storage::throttle;
 
 /// Buckets kept before the full ones are forgotten.
@@ -98,7 +97,7 @@ impl Engine {
         let (client_key, address_key) = (format!("client:{email}|{client}"), format!("address:{email}"));
         self.count_try(&client_key, &email, Backoff::PER_CLIENT, now).await?;
         self.count_try(&address_key, &email, Backoff::PER_ADDRESS, now).await?;
-        let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&self.db).await?;
+        let found = crate::storage::accounts::user_by_email(&self.db, &email).await?;
         let phc = match &found {
             Some(u) => u.password_hash.clone(),
             None => self.decoy_hash().await?,

@@ -1,6 +1,7 @@
 //! Persistence: the only module that speaks sea-orm. Entities mirror `migrations/`; the query
 //! modules beside them hold the statements of one aggregate each.
 
+pub mod accounts;
 pub mod applications;
 pub mod certifications;
 pub mod entities;
