@@ -29,6 +29,20 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// The title of a refusal of what this writer may not write.
+    pub fn refusal_title(&self) -> Text {
+        if self.editable.any() {
+            Text {
+                zh: "部分字段在当前环节不可修改".into(),
+                en: "some fields cannot be changed in the current state".into(),
+            }
+        } else {
+            Text {
+                zh: "部分字段不能随该操作填写".into(), en: "some fields cannot be set with this action".into()
+            }
+        }
+    }
+
     /// Whether the writer may set `key`.
     pub fn may_write(&self, key: &str) -> bool {
         if self.action_fields.iter().any(|k| k == key) {

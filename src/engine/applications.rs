@@ -146,14 +146,8 @@ fn permitted_patch(
     stored: &Map<String, Value>,
     patch: Map<String, Value>,
 ) -> Result<Map<String, Value>, AppError> {
-    writes::permitted(def.form(), writer, stored, patch).map_err(|errors| AppError::Unprocessable {
-        title: if writer.editable.any() {
-            t("部分字段在当前环节不可修改", "some fields cannot be changed in the current state")
-        } else {
-            t("部分字段不能随该操作填写", "some fields cannot be set with this action")
-        },
-        errors,
-    })
+    writes::permitted(def.form(), writer, stored, patch)
+        .map_err(|errors| AppError::Unprocessable { title: writer.refusal_title(), errors })
 }
 
 fn not_editable() -> AppError {

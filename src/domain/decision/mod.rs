@@ -356,14 +356,8 @@ fn permitted_patch(
         action_fields: &action.fields,
         locked: snap.opened_with,
     };
-    let patch = writes::permitted(def.form(), writer, &app.data, patch).map_err(|errors| Refusal::Unprocessable {
-        title: if writer.editable.any() {
-            t("部分字段在当前环节不可修改", "some fields cannot be changed in the current state")
-        } else {
-            t("部分字段不能随该操作填写", "some fields cannot be set with this action")
-        },
-        errors,
-    })?;
+    let patch = writes::permitted(def.form(), writer, &app.data, patch)
+        .map_err(|errors| Refusal::Unprocessable { title: writer.refusal_title(), errors })?;
     for (k, v) in &patch {
         let is_file = def.form().field(k).is_some_and(|f| matches!(f.kind, FieldKind::File { .. }));
         let Some(id) = v.as_str().filter(|_| is_file) else { continue };
